@@ -1138,3 +1138,4 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review.period} · {self.initiative_id}: {self.get_decision_display()}"
+from registry.tokens import ApiToken  # noqa: E402,F401
