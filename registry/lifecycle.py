@@ -79,13 +79,24 @@ def has_primary_active_alignment(initiative: Initiative) -> bool:
 
 
 def missing_evidence(
-    initiative: Initiative, gates: Iterable[str], *, note: str = ""
+    initiative: Initiative,
+    gates: Iterable[str],
+    *,
+    note: str = "",
+    has_primary_alignment: bool | None = None,
 ) -> list[str]:
-    """The gates among `gates` that the initiative (and the move's note) do not satisfy."""
+    """The gates among `gates` that the initiative (and the move's note) do not satisfy.
+
+    `has_primary_alignment` lets bulk callers pass what they already fetched in one query.
+    """
     checks = {
         Gate.OWNER: lambda: initiative.owner_id is not None,
         Gate.SUMMARY: lambda: bool(initiative.summary.strip()),
-        Gate.PRIMARY_ALIGNMENT: lambda: has_primary_active_alignment(initiative),
+        Gate.PRIMARY_ALIGNMENT: lambda: (
+            has_primary_active_alignment(initiative)
+            if has_primary_alignment is None
+            else has_primary_alignment
+        ),
         Gate.HYPOTHESIS: lambda: bool(initiative.hypothesis.strip()),
         Gate.SUCCESS_CRITERIA: lambda: bool(initiative.success_criteria.strip()),
         Gate.LEARNINGS: lambda: bool(initiative.learnings.strip()),
@@ -95,10 +106,12 @@ def missing_evidence(
     return [gate for gate in gates if not checks[gate]()]
 
 
-def gate_gaps(initiative: Initiative) -> list[str]:
+def gate_gaps(initiative: Initiative, *, has_primary_alignment: bool | None = None) -> list[str]:
     """Gate evidence an initiative at its stage still lacks, e.g. after an import."""
     stage = initiative.paused_from if initiative.stage == Stage.PAUSED else initiative.stage
-    return missing_evidence(initiative, EVIDENCE_BY_STAGE.get(stage, ()))
+    return missing_evidence(
+        initiative, EVIDENCE_BY_STAGE.get(stage, ()), has_primary_alignment=has_primary_alignment
+    )
 
 
 def refusal_message(initiative: Initiative, to_stage: str, missing: list[str]) -> str:
@@ -111,7 +124,13 @@ def refusal_message(initiative: Initiative, to_stage: str, missing: list[str]) -
     }
 
 
-def check_move(initiative: Initiative, to_stage: str, *, note: str = "") -> Move:
+def check_move(
+    initiative: Initiative,
+    to_stage: str,
+    *,
+    note: str = "",
+    has_primary_alignment: bool | None = None,
+) -> Move:
     """The move if every gate is met; raises TransitionError naming what is missing."""
     if to_stage not in Stage.values:
         raise TransitionError(
@@ -130,7 +149,9 @@ def check_move(initiative: Initiative, to_stage: str, *, note: str = "") -> Move
             },
             code="transition_not_allowed",
         )
-    missing = missing_evidence(initiative, move.gates, note=note)
+    missing = missing_evidence(
+        initiative, move.gates, note=note, has_primary_alignment=has_primary_alignment
+    )
     if missing:
         raise TransitionError(
             refusal_message(initiative, to_stage, missing),
