@@ -1138,4 +1138,8 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review.period} · {self.initiative_id}: {self.get_decision_display()}"
+
+
+# Models kept in the modules named for what they serve, registered with the app here.
+from registry.idempotency import IdempotencyRecord  # noqa: E402,F401
 from registry.tokens import ApiToken  # noqa: E402,F401
