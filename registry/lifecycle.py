@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.choices import (
+    BEYOND_PROPOSED,
     EVIDENCE_BY_STAGE,
     MAIN_TRANSITIONS,
     OPEN_STAGES,
@@ -24,6 +25,7 @@ from registry.choices import (
     Stage,
     VisionStatus,
 )
+from registry.history import actor_label
 from registry.models import Alignment, Initiative, StageChange
 
 
@@ -60,7 +62,12 @@ def allowed_move(initiative: Initiative, to_stage: str) -> Move | None:
     if current in OPEN_STAGES and to_stage in (Stage.PAUSED, Stage.STOPPED):
         return Move(current, to_stage, SIDE_STAGE_GATES)
     if current == Stage.PAUSED and to_stage == initiative.paused_from:
-        return Move(current, to_stage, SIDE_STAGE_GATES)
+        # The risk tier may change while paused (paused is not beyond proposed), so going
+        # back past proposed re-checks it; otherwise the database would refuse the row.
+        gates = SIDE_STAGE_GATES
+        if to_stage in BEYOND_PROPOSED:
+            gates = (*gates, Gate.RISK_NOT_PROHIBITED)
+        return Move(current, to_stage, gates)
     return None
 
 
@@ -186,7 +193,10 @@ def initiative_transition(
     locked.version += 1
     update_fields = ["stage", "paused_from", "version", "updated_at"]
     if to_stage in (Stage.RETIRED, Stage.STOPPED) and locked.end_date is None:
-        locked.end_date = now.date()
+        # The local calendar day; an initiative stopped before its planned start ends on
+        # that start, so the end never precedes it.
+        today = timezone.localdate(now)
+        locked.end_date = max(today, locked.start_date) if locked.start_date else today
         update_fields.append("end_date")
     if getattr(actor, "is_authenticated", False):
         locked.updated_by = actor
@@ -198,7 +208,7 @@ def initiative_transition(
         to_stage=to_stage,
         at=now,
         by=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_name=actor_name or (actor.get_username() if actor else ""),
+        actor_name=actor_name or actor_label(actor),
         note=note,
     )
     for field in update_fields:
@@ -220,7 +230,7 @@ def record_initial_stage(
         from_stage="",
         to_stage=initiative.stage,
         by=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_name=actor_name or (actor.get_username() if actor else ""),
+        actor_name=actor_name or actor_label(actor),
         imported_from=imported_from,
         note=note,
     )
