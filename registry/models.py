@@ -1143,3 +1143,4 @@ class ReviewDecision(models.Model):
 # Models kept in the modules named for what they serve, registered with the app here.
 from registry.idempotency import IdempotencyRecord  # noqa: E402,F401
 from registry.tokens import ApiToken  # noqa: E402,F401
+from registry.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription, WorkerHeartbeat  # noqa: E402,F401
