@@ -112,7 +112,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("Send a ping to the selected subscriptions"), permissions=["change"])
+    @admin.action(
+        description=_("Send a ping to the selected subscriptions"),
+        permissions=["change"],
+    )
     def send_ping(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = 0
         for subscription in queryset:
@@ -120,7 +123,11 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(
             request,
-            ngettext("Queued a ping for %(n)d subscription.", "Queued pings for %(n)d subscriptions.", count)
+            ngettext(
+                "Queued a ping for %(n)d subscription.",
+                "Queued pings for %(n)d subscriptions.",
+                count,
+            )
             % {"n": count},
             messages.SUCCESS,
         )
