@@ -1,0 +1,953 @@
+"""Portfolio reports: every figure checked against values computed here from crafted data.
+
+The expected numbers are computed in Python straight from the factories' inputs (not from the
+ORM annotations the reports use), so a wrong join, filter or permission in the SQL shows up
+as a mismatch.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from registry import choices, reports
+from registry.choices import AlignmentLevel, Kind, Stage
+from registry.models import Initiative
+from tests import factories
+
+Q4_START, Q4_END = datetime.date(2026, 10, 1), datetime.date(2026, 12, 31)
+LEVELS = {0: "none", 1: "weak", 2: "moderate", 3: "strong"}
+
+
+@pytest.fixture
+def org(db):
+    """Three departments with an owner each, three systems."""
+    departments = {
+        slug: factories.DepartmentFactory(slug=slug, name=name)
+        for slug, name in (("service", "Service"), ("marketing", "Marketing"), ("it", "IT"))
+    }
+    owners = {
+        slug: factories.PersonFactory(department=department, name=f"Owner {slug}")
+        for slug, department in departments.items()
+    }
+    systems = {
+        slug: factories.SystemFactory(slug=slug, name=slug.upper())
+        for slug in ("crm", "cdp", "llm")
+    }
+    return {"departments": departments, "owners": owners, "systems": systems}
+
+
+def make_initiative(org, department: str | None, **fields) -> Initiative:
+    owner = org["owners"][department] if department else factories.PersonFactory(department=None)
+    fields.setdefault("owner", owner)
+    return factories.InitiativeFactory(
+        lead_department=org["departments"][department] if department else None, **fields
+    )
+
+
+def align(initiative, goal, strength=3, primary=True):
+    return factories.AlignmentFactory(
+        initiative=initiative, goal=goal, strength=strength, is_primary=primary
+    )
+
+
+def reason_kind(kind, touchpoint, journey_stage):
+    return {
+        "rule": "kind_touchpoint_journey",
+        "kind": kind,
+        "touchpoint": touchpoint,
+        "journey_stage": journey_stage,
+    }
+
+
+def reason_goal(goal, system):
+    return {"rule": "goal_system", "goal": goal, "system": system}
+
+
+# --- a generated portfolio and an independent model of it ---------------------------------------
+
+
+@dataclass
+class Spec:
+    """What the test put into an initiative, to recompute every report figure in Python."""
+
+    initiative: Initiative
+    department: str | None
+    stage: str
+    kind: str
+    risk_tier: str
+    interaction_mode: str
+    currency: str
+    planned: Decimal
+    spent: Decimal
+    confidential: bool
+    archived: bool
+    start: datetime.date | None
+    end: datetime.date | None
+    alignments: list[tuple[object, int, bool]] = field(default_factory=list)
+
+    def in_q4(self) -> bool:
+        return (self.start is None or self.start <= Q4_END) and (
+            self.end is None or self.end >= Q4_START
+        )
+
+    def strength(self, vision_goal_ids) -> int:
+        return max((s for g, s, _p in self.alignments if g.pk in vision_goal_ids), default=0)
+
+    def primary_goal(self, vision_goal_ids) -> str | None:
+        return next((g.code for g, _s, p in self.alignments if p and g.pk in vision_goal_ids), None)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage not in (Stage.RETIRED, Stage.STOPPED)
+
+
+DATE_PATTERNS = [
+    (None, None),
+    (datetime.date(2026, 1, 1), datetime.date(2026, 6, 30)),  # over before Q4
+    (datetime.date(2026, 10, 15), None),  # starts in Q4
+    (datetime.date(2025, 3, 1), datetime.date(2026, 11, 30)),  # ends in Q4
+    (datetime.date(2027, 2, 1), None),  # after Q4
+]
+
+
+@pytest.fixture
+def portfolio(org, active_vision):
+    """~40 initiatives with varied fields, alignments to live, archived and foreign goals."""
+    rng = random.Random(20264)
+    goals = [
+        factories.GoalFactory(vision=active_vision, code=code)
+        for code in ("G-NPS", "G-AHT", "G-FCR", "G-CES")
+    ]
+    archived_goal = factories.GoalFactory(
+        vision=active_vision, code="G-OLD", archived_at=timezone.now()
+    )
+    retired = factories.VisionFactory(status=choices.VisionStatus.RETIRED)
+    foreign_goal = factories.GoalFactory(vision=retired, code="R-NPS")
+    all_goals = [*goals, archived_goal, foreign_goal]
+    specs = []
+    for _n in range(40):
+        stage = rng.choice(Stage.values)
+        risk = rng.choice(choices.RiskTier.values)
+        if risk == choices.RiskTier.PROHIBITED and stage in choices.BEYOND_PROPOSED:
+            risk = choices.RiskTier.HIGH
+        department = rng.choice(["service", "marketing", "it", "it", None])
+        start, end = rng.choice(DATE_PATTERNS)
+        spec = Spec(
+            initiative=None,  # type: ignore[arg-type]
+            department=department,
+            stage=stage,
+            kind=rng.choice(Kind.values[:4]),
+            risk_tier=risk,
+            interaction_mode=rng.choice(choices.InteractionMode.values),
+            currency=rng.choice(["EUR", "EUR", "EUR", "USD"]),
+            planned=Decimal(rng.randrange(0, 500_000, 1000)) / 10,
+            spent=Decimal(rng.randrange(0, 200_000, 100)) / 10,
+            confidential=rng.random() < 0.25,
+            archived=rng.random() < 0.1,
+            start=start,
+            end=end,
+        )
+        spec.initiative = make_initiative(
+            org,
+            department,
+            stage=spec.stage,
+            kind=spec.kind,
+            risk_tier=spec.risk_tier,
+            interaction_mode=spec.interaction_mode,
+            currency=spec.currency,
+            budget_planned=spec.planned,
+            budget_spent=spec.spent,
+            confidential=spec.confidential,
+            archived_at=timezone.now() if spec.archived else None,
+            start_date=start,
+            end_date=end,
+        )
+        for index, goal in enumerate(rng.sample(all_goals, rng.choice([0, 0, 1, 1, 2, 3]))):
+            strength = rng.randint(1, 3)
+            align(spec.initiative, goal, strength, primary=index == 0)
+            spec.alignments.append((goal, strength, index == 0))
+        specs.append(spec)
+    return {
+        "specs": specs,
+        "goals": goals,
+        "vision_goal_ids": {g.pk for g in goals},
+        "retired": retired,
+        "foreign_goal": foreign_goal,
+    }
+
+
+def visible(specs, *, pmo: bool, period: str | None):
+    return [
+        s
+        for s in specs
+        if not s.archived and (pmo or not s.confidential) and (period is None or s.in_q4())
+    ]
+
+
+def expected_breakdowns(rows, goal_ids):
+    """dimension -> code -> (count, aligned_count, planned, spent), zero rows left out."""
+    out: dict[str, dict] = defaultdict(dict)
+    for s in rows:
+        strength = s.strength(goal_ids)
+        codes = {
+            "stage": s.stage,
+            "kind": s.kind,
+            "lead_department": s.department,
+            "primary_goal": s.primary_goal(goal_ids),
+            "alignment_level": LEVELS[strength],
+            "risk_tier": s.risk_tier,
+            "interaction_mode": s.interaction_mode,
+            "currency": s.currency,
+        }
+        for dimension, code in codes.items():
+            count, aligned, planned, spent = out[dimension].get(code, (0, 0, 0, 0))
+            out[dimension][code] = (
+                count + 1,
+                aligned + (strength > 0),
+                planned + s.planned,
+                spent + s.spent,
+            )
+    return out
+
+
+def reported_breakdowns(summary):
+    return {
+        dimension: {
+            row["code"]: (
+                row["count"],
+                row["aligned_count"],
+                row["budget_planned"],
+                row["budget_spent"],
+            )
+            for row in rows
+            if row["count"]
+        }
+        for dimension, rows in summary["breakdowns"].items()
+    }
+
+
+# --- portfolio summary ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", [None, "2026-Q4"])
+@pytest.mark.parametrize("role", ["pmo", "viewer"])
+def test_portfolio_summary_matches_independent_computation(
+    portfolio, pmo_user, viewer_user, role, period
+):
+    user = pmo_user if role == "pmo" else viewer_user
+    goal_ids = portfolio["vision_goal_ids"]
+    rows = visible(portfolio["specs"], pmo=role == "pmo", period=period)
+    assert rows, "the crafted portfolio must leave something to count"
+
+    summary = reports.portfolio_summary(user=user, period=period)
+
+    unaligned = [s for s in rows if s.strength(goal_ids) == 0]
+    totals = summary["totals"]
+    assert totals["count"] == len(rows)
+    assert totals["aligned_count"] == len(rows) - len(unaligned)
+    assert totals["share_aligned"] == round((len(rows) - len(unaligned)) / len(rows), 4)
+    assert totals["budget_planned"] == sum(s.planned for s in rows)
+    assert totals["budget_spent"] == sum(s.spent for s in rows)
+    assert totals["budget_planned_unaligned"] == sum(s.planned for s in unaligned)
+    assert totals["budget_spent_unaligned"] == sum(s.spent for s in unaligned)
+    assert totals["currencies"] == sorted({s.currency for s in rows})
+
+    open_rows = [s for s in rows if s.is_open]
+    served = {g.pk for s in open_rows for g, _st, _p in s.alignments if g.pk in goal_ids}
+    assert totals["coverage_gap_count"] == len(goal_ids - served)
+
+    assert reported_breakdowns(summary) == expected_breakdowns(rows, goal_ids)
+    # Every breakdown adds up to the totals; vocabularies are complete and in order.
+    for dimension, dimension_rows in summary["breakdowns"].items():
+        assert sum(row["count"] for row in dimension_rows) == len(rows), dimension
+    assert [row["code"] for row in summary["breakdowns"]["stage"]] == Stage.values
+    assert [row["code"] for row in summary["breakdowns"]["alignment_level"]] == [
+        "none",
+        "weak",
+        "moderate",
+        "strong",
+    ]
+    # Every goal of the vision is listed (zeros included), the "no primary goal" bucket last.
+    goal_codes = [row["code"] for row in summary["breakdowns"]["primary_goal"]]
+    assert goal_codes[:4] == ["G-AHT", "G-CES", "G-FCR", "G-NPS"]
+    assert set(goal_codes[4:]) <= {None}
+
+
+def test_portfolio_summary_small_case_by_hand(org, active_vision, pmo_user, viewer_user):
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    factories.GoalFactory(vision=active_vision, code="G-AHT")  # nobody serves it
+    bot = make_initiative(org, "service", budget_planned=100, budget_spent=40, stage="pilot")
+    align(bot, nps, strength=2)
+    make_initiative(org, "marketing", budget_planned=30, budget_spent=5, kind="automation")
+    secret = make_initiative(org, "it", budget_planned=1000, budget_spent=0, confidential=True)
+    align(secret, nps, strength=3)
+
+    viewer = reports.portfolio_summary(user=viewer_user)
+    assert viewer["vision"]["id"] == active_vision.pk
+    assert viewer["totals"] == {
+        "count": 2,
+        "aligned_count": 1,
+        "share_aligned": 0.5,
+        "budget_planned": Decimal("130.00"),
+        "budget_spent": Decimal("45.00"),
+        "budget_planned_unaligned": Decimal("30.00"),
+        "budget_spent_unaligned": Decimal("5.00"),
+        "coverage_gap_count": 1,
+        "currencies": ["EUR"],
+    }
+    assert {r["code"]: r["count"] for r in viewer["breakdowns"]["lead_department"]} == {
+        "service": 1,
+        "marketing": 1,
+    }
+    pmo = reports.portfolio_summary(user=pmo_user)
+    assert pmo["totals"]["count"] == 3
+    assert pmo["totals"]["budget_planned"] == Decimal("1130.00")
+    strong = next(r for r in pmo["breakdowns"]["alignment_level"] if r["code"] == "strong")
+    assert (strong["count"], strong["budget_planned"]) == (1, Decimal("1000.00"))
+
+
+def test_confidential_initiative_counts_for_its_team(org, active_vision, contributor_user):
+    person = factories.PersonFactory(user=contributor_user, department=None)
+    secret = make_initiative(org, "it", confidential=True, budget_planned=500)
+    make_initiative(org, "it", confidential=True, budget_planned=700)
+    factories.TeamRoleFactory(initiative=secret, person=person)
+
+    totals = reports.portfolio_summary(user=contributor_user)["totals"]
+    assert (totals["count"], totals["budget_planned"]) == (1, Decimal("500.00"))
+    assert reports.portfolio_summary(user=None)["totals"]["count"] == 0
+
+
+def test_reports_follow_the_vision_asked_for(org, portfolio, pmo_user):
+    retired, foreign_goal = portfolio["retired"], portfolio["foreign_goal"]
+    rows = visible(portfolio["specs"], pmo=True, period=None)
+    aligned_to_foreign = [s for s in rows if any(g == foreign_goal for g, _s, _p in s.alignments)]
+
+    summary = reports.portfolio_summary(user=pmo_user, vision=retired)
+
+    assert summary["vision"]["id"] == retired.pk
+    assert summary["totals"]["aligned_count"] == len(aligned_to_foreign)
+    assert [r["code"] for r in summary["breakdowns"]["primary_goal"]][0] == "R-NPS"
+    assert (
+        reports.portfolio_summary(user=pmo_user, vision=retired.pk)["totals"] == (summary["totals"])
+    )
+
+
+def test_vision_alignment_matches_the_active_vision_queryset_methods(portfolio):
+    vision_id = portfolio["goals"][0].vision_id
+    ours = {
+        row["pk"]: (row["alignment_level"], row["primary_goal_code"])
+        for row in reports.with_vision_alignment(Initiative.objects.all(), vision_id).values(
+            "pk", "alignment_level", "primary_goal_code"
+        )
+    }
+    theirs = {
+        row["pk"]: (row["alignment_level"], row["primary_goal_code"])
+        for row in Initiative.objects.with_alignment_level()
+        .with_primary_goal()
+        .values("pk", "alignment_level", "primary_goal_code")
+    }
+    assert ours == theirs
+    assert {level for level, _goal in ours.values()} == set(AlignmentLevel.values)
+
+
+def test_malformed_period_is_refused(pmo_user, active_vision):
+    with pytest.raises(ValueError, match="not a quarter"):
+        reports.portfolio_summary(user=pmo_user, period="2026-13")
+
+
+# --- alignment matrix -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["pmo", "viewer"])
+def test_alignment_matrix_matches_independent_computation(
+    portfolio, org, pmo_user, viewer_user, role
+):
+    user = pmo_user if role == "pmo" else viewer_user
+    goal_ids = portfolio["vision_goal_ids"]
+    rows = [s for s in visible(portfolio["specs"], pmo=role == "pmo", period=None) if s.is_open]
+
+    matrix = reports.alignment_matrix(user=user)
+
+    cells: dict[tuple, list] = {}
+    for s in rows:
+        for goal, strength, _p in s.alignments:
+            if goal.pk in goal_ids:
+                cell = cells.setdefault((goal.code, s.department), [0, Decimal(0), 0])
+                cell[0] += 1
+                cell[1] += s.planned
+                cell[2] = max(cell[2], strength)
+    assert {
+        (c["goal"], c["department"]): [c["count"], c["budget_planned"], c["max_strength"]]
+        for c in matrix["cells"]
+    } == cells
+    assert all(c["alignment_level"] == LEVELS[c["max_strength"]] for c in matrix["cells"])
+
+    assert [g["code"] for g in matrix["goals"]] == ["G-AHT", "G-CES", "G-FCR", "G-NPS"]
+    for goal_row in matrix["goals"]:
+        members = [s for s in rows if any(g.code == goal_row["code"] for g, _s, _p in s.alignments)]
+        assert goal_row["count"] == len(members)
+        assert goal_row["budget_planned"] == sum(s.planned for s in members)
+
+    columns = {c["slug"]: c for c in matrix["departments"]}
+    assert [c["slug"] for c in matrix["departments"]][:3] == ["it", "marketing", "service"]
+    for slug in ("service", "marketing", "it", None):
+        led = [s for s in rows if s.department == slug]
+        if slug is None and not led:
+            assert None not in columns
+            continue
+        assert columns[slug]["count"] == len(led)
+        assert columns[slug]["aligned_count"] == sum(1 for s in led if s.strength(goal_ids))
+        assert columns[slug]["budget_planned"] == sum(s.planned for s in led)
+    unaligned = {u["department"]: (u["count"], u["budget_planned"]) for u in matrix["unaligned"]}
+    expected_unaligned: dict = {}
+    for s in rows:
+        if not s.strength(goal_ids):
+            count, planned = expected_unaligned.get(s.department, (0, Decimal(0)))
+            expected_unaligned[s.department] = (count + 1, planned + s.planned)
+    assert unaligned == expected_unaligned
+
+
+def test_alignment_matrix_cell_keeps_strongest_and_sums_budget(org, active_vision, pmo_user):
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    aht = factories.GoalFactory(vision=active_vision, code="G-AHT")
+    a = make_initiative(org, "service", budget_planned=100)
+    align(a, nps, strength=1)
+    align(a, aht, strength=2, primary=False)
+    b = make_initiative(org, "service", budget_planned=50)
+    align(b, nps, strength=3)
+    stopped = make_initiative(org, "service", budget_planned=999, stage="stopped")
+    align(stopped, nps, strength=3)
+
+    matrix = reports.alignment_matrix(user=pmo_user)
+
+    assert matrix["cells"] == [
+        {
+            "goal": "G-AHT",
+            "department": "service",
+            "count": 1,
+            "budget_planned": Decimal("100.00"),
+            "max_strength": 2,
+            "alignment_level": "moderate",
+        },
+        {
+            "goal": "G-NPS",
+            "department": "service",
+            "count": 2,
+            "budget_planned": Decimal("150.00"),
+            "max_strength": 3,
+            "alignment_level": "strong",
+        },
+    ]
+    service = next(c for c in matrix["departments"] if c["slug"] == "service")
+    # `a` sits in two rows but once in its column.
+    assert (service["count"], service["budget_planned"]) == (2, Decimal("150.00"))
+    assert matrix["unaligned"] == []
+
+
+# --- goal progress --------------------------------------------------------------------------
+
+
+def test_goal_progress_and_on_track(org, active_vision, pmo_user, viewer_user):
+    nps = factories.GoalFactory(
+        vision=active_vision,
+        code="G-NPS",
+        baseline=Decimal("20"),
+        target=Decimal("40"),
+        baseline_date=datetime.date(2026, 1, 1),
+        target_date=datetime.date(2027, 1, 1),
+    )
+    aht = factories.GoalFactory(
+        vision=active_vision,
+        code="G-AHT",
+        metric=choices.Metric.AHT,
+        direction=choices.Direction.DECREASE,
+        baseline=Decimal("300"),
+        target=Decimal("200"),
+        baseline_date=datetime.date(2026, 1, 1),
+        target_date=datetime.date(2027, 1, 1),
+    )
+    factories.GoalFactory(vision=active_vision, code="G-CES")  # never measured
+    factories.MeasurementFactory(goal=nps, observed_on=datetime.date(2026, 3, 1), value=22)
+    factories.MeasurementFactory(goal=nps, observed_on=datetime.date(2026, 6, 1), value=30)
+    factories.MeasurementFactory(goal=aht, observed_on=datetime.date(2026, 6, 1), value=280)
+    open_one = make_initiative(org, "service")
+    align(open_one, nps)
+    secret = make_initiative(org, "it", confidential=True)
+    align(secret, nps)
+    stopped = make_initiative(org, "marketing", stage="stopped")
+    align(stopped, aht)
+    today = datetime.date(2026, 7, 2)  # 182 of 365 days into both goals
+
+    report = {g["code"]: g for g in reports.goal_progress(user=pmo_user, today=today)}
+
+    expected = round(182 / 365 * 100, 2)
+    assert report["G-NPS"]["current"] == Decimal("30")
+    assert report["G-NPS"]["current_on"] == datetime.date(2026, 6, 1)
+    assert report["G-NPS"]["progress_pct"] == 50.0  # (30 − 20) / (40 − 20)
+    assert report["G-NPS"]["expected_pct"] == expected
+    assert report["G-NPS"]["on_track"] is True
+    assert report["G-NPS"]["contributing_keys"] == sorted([open_one.key, secret.key])
+    assert report["G-NPS"]["contributing_count"] == 2
+    assert report["G-AHT"]["progress_pct"] == 20.0  # (280 − 300) / (200 − 300)
+    assert report["G-AHT"]["on_track"] is False
+    assert report["G-AHT"]["contributing_count"] == 0  # its only initiative is stopped
+    assert report["G-CES"]["progress_pct"] is None
+    assert report["G-CES"]["on_track"] is None
+    assert list(report) == ["G-AHT", "G-CES", "G-NPS"]
+
+    viewer = {g["code"]: g for g in reports.goal_progress(user=viewer_user, today=today)}
+    assert viewer["G-NPS"]["contributing_keys"] == [open_one.key]
+
+
+def test_expected_progress_straight_line():
+    start, end = datetime.date(2026, 1, 1), datetime.date(2026, 1, 11)
+    assert reports.expected_progress(start, end, datetime.date(2025, 12, 1)) == 0.0
+    assert reports.expected_progress(start, end, datetime.date(2026, 1, 6)) == 0.5
+    assert reports.expected_progress(start, end, datetime.date(2027, 1, 1)) == 1.0
+    assert reports.expected_progress(start, start, start) == 1.0
+
+
+# --- coverage gaps --------------------------------------------------------------------------
+
+
+def test_coverage_gaps(org, active_vision, pmo_user, viewer_user):
+    served = factories.GoalFactory(vision=active_vision, code="G-SERVED", weight=5)
+    by_stopped = factories.GoalFactory(vision=active_vision, code="G-STOPPED", weight=9)
+    by_archived = factories.GoalFactory(vision=active_vision, code="G-ARCHIVED", weight=1)
+    by_secret = factories.GoalFactory(vision=active_vision, code="G-SECRET", weight=1)
+    later = factories.GoalFactory(vision=active_vision, code="G-LATER", weight=3)
+    factories.GoalFactory(vision=active_vision, code="G-GONE", archived_at=timezone.now())
+    factories.GoalFactory(
+        vision=factories.VisionFactory(status=choices.VisionStatus.RETIRED), code="R-X"
+    )
+    align(make_initiative(org, "service"), served)
+    align(make_initiative(org, "service", stage="stopped"), by_stopped)
+    align(make_initiative(org, "service", archived_at=timezone.now()), by_archived)
+    align(make_initiative(org, "it", confidential=True), by_secret)
+    align(make_initiative(org, "it", start_date=datetime.date(2027, 1, 1)), later)
+
+    def codes(**kwargs):
+        return [g["code"] for g in reports.coverage_gaps(**kwargs)]
+
+    # Highest weight first, then code.
+    assert codes(user=pmo_user) == ["G-STOPPED", "G-ARCHIVED"]
+    assert codes(user=viewer_user) == ["G-STOPPED", "G-ARCHIVED", "G-SECRET"]
+    assert codes(user=pmo_user, period="2026-Q4") == ["G-STOPPED", "G-LATER", "G-ARCHIVED"]
+    gaps = reports.portfolio_summary(user=viewer_user)["totals"]["coverage_gap_count"]
+    assert gaps == 3
+
+
+# --- silos ----------------------------------------------------------------------------------
+
+
+def test_silos(org, active_vision, pmo_user, viewer_user):
+    service, it = org["departments"]["service"], org["departments"]["it"]
+    alone = make_initiative(org, "service")
+    with_partner = make_initiative(org, "service")
+    with_partner.departments.add(it)
+    with_it_engineer = make_initiative(org, "service")
+    factories.TeamRoleFactory(
+        initiative=with_it_engineer, person=factories.PersonFactory(department=it)
+    )
+    own_team = make_initiative(org, "service")
+    factories.TeamRoleFactory(
+        initiative=own_team, person=factories.PersonFactory(department=service)
+    )
+    own_team.departments.add(service)
+    make_initiative(org, "service", stage="retired")
+    secret = make_initiative(org, "it", confidential=True)
+
+    report = reports.silos(user=pmo_user)
+
+    assert [row["key"] for row in report] == sorted([alone.key, own_team.key, secret.key])
+    row = next(r for r in report if r["key"] == alone.key)
+    assert row["lead_department"] == "service"
+    assert row["lead_department_name"] == "Service"
+    assert row["spanned_departments"] == 1
+    assert row["alignment_level"] == "none"
+    assert secret.key not in [r["key"] for r in reports.silos(user=viewer_user)]
+
+
+# --- overlaps -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def overlap_portfolio(org, active_vision):
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    aht = factories.GoalFactory(vision=active_vision, code="G-AHT")
+    crm, cdp = org["systems"]["crm"], org["systems"]["cdp"]
+    chat = {"kind": Kind.CHATBOT, "touchpoints": ["chat"], "journey_stages": ["billing"]}
+    built = {
+        # service and marketing both build a billing chatbot in chat (and in support).
+        "service_bot": make_initiative(
+            org,
+            "service",
+            kind=Kind.CHATBOT,
+            touchpoints=["chat", "app"],
+            journey_stages=["billing", "support"],
+        ),
+        "marketing_bot": make_initiative(
+            org,
+            "marketing",
+            kind=Kind.CHATBOT,
+            touchpoints=["chat", "web"],
+            journey_stages=["support", "billing"],
+        ),
+        # Same department as service_bot: not an overlap across silos.
+        "service_bot_2": make_initiative(org, "service", **chat),
+        # Closed, archived or of another kind: never part of an overlap.
+        "stopped_bot": make_initiative(org, "it", stage="stopped", **chat),
+        "archived_bot": make_initiative(org, "it", archived_at=timezone.now(), **chat),
+        "voicebot": make_initiative(
+            org, "it", kind=Kind.VOICEBOT, touchpoints=["chat"], journey_stages=["billing"]
+        ),
+        # Goal and system: service and IT both serve NPS on the CRM.
+        "service_nba": make_initiative(org, "service", kind=Kind.PERSONALIZATION),
+        "it_churn": make_initiative(org, "it", kind=Kind.PREDICTIVE_ANALYTICS),
+        # Shares the goal only, with a different system.
+        "marketing_cdp": make_initiative(org, "marketing", kind=Kind.PERSONALIZATION),
+        # A confidential twin of the billing chatbot in IT.
+        "secret_bot": make_initiative(org, "it", confidential=True, **chat),
+    }
+    align(built["service_nba"], nps)
+    built["service_nba"].systems.add(crm)
+    align(built["it_churn"], nps, strength=1)
+    align(built["it_churn"], aht, strength=2, primary=False)
+    built["it_churn"].systems.add(crm, cdp)
+    align(built["marketing_cdp"], nps)
+    built["marketing_cdp"].systems.add(cdp)
+    return built
+
+
+def keys_of(group):
+    return [member["key"] for member in group["members"]]
+
+
+def test_overlap_groups_with_reasons(overlap_portfolio, pmo_user):
+    o = overlap_portfolio
+    groups = reports.overlaps(user=pmo_user)
+
+    by_members = {tuple(keys_of(g)): g for g in groups}
+    billing = tuple(
+        sorted(
+            [
+                o["service_bot"].key,
+                o["marketing_bot"].key,
+                o["service_bot_2"].key,
+                o["secret_bot"].key,
+            ]
+        )
+    )
+    support = tuple(sorted([o["service_bot"].key, o["marketing_bot"].key]))
+    nps_crm = tuple(sorted([o["service_nba"].key, o["it_churn"].key]))
+    nps_cdp = tuple(sorted([o["it_churn"].key, o["marketing_cdp"].key]))
+    assert set(by_members) == {billing, support, nps_crm, nps_cdp}
+    assert by_members[billing]["reasons"] == [reason_kind("chatbot", "chat", "billing")]
+    assert by_members[billing]["departments"] == ["it", "marketing", "service"]
+    assert by_members[support]["reasons"] == [reason_kind("chatbot", "chat", "support")]
+    assert by_members[nps_crm]["reasons"] == [reason_goal("G-NPS", "crm")]
+    assert by_members[nps_cdp]["reasons"] == [reason_goal("G-NPS", "cdp")]
+    member = next(m for m in by_members[nps_crm]["members"] if m["key"] == o["it_churn"].key)
+    assert member == {
+        "key": o["it_churn"].key,
+        "name": o["it_churn"].name,
+        "stage": "idea",
+        "lead_department": "it",
+        "lead_department_name": "IT",
+    }
+    # Largest group first.
+    assert keys_of(groups[0]) == list(billing)
+
+
+def test_overlap_groups_merge_reasons_of_the_same_members(org, active_vision, pmo_user):
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    crm = org["systems"]["crm"]
+    fields = {"kind": Kind.CHATBOT, "touchpoints": ["chat"], "journey_stages": ["billing", "usage"]}
+    a = make_initiative(org, "service", **fields)
+    b = make_initiative(org, "marketing", **fields)
+    for initiative in (a, b):
+        align(initiative, nps)
+        initiative.systems.add(crm)
+
+    assert reports.overlaps(user=pmo_user) == [
+        {
+            "members": [
+                {
+                    "key": a.key,
+                    "name": a.name,
+                    "stage": "idea",
+                    "lead_department": "service",
+                    "lead_department_name": "Service",
+                },
+                {
+                    "key": b.key,
+                    "name": b.name,
+                    "stage": "idea",
+                    "lead_department": "marketing",
+                    "lead_department_name": "Marketing",
+                },
+            ],
+            "departments": ["marketing", "service"],
+            "reasons": [
+                reason_kind("chatbot", "chat", "billing"),
+                reason_kind("chatbot", "chat", "usage"),
+                reason_goal("G-NPS", "crm"),
+            ],
+        }
+    ]
+
+
+def test_no_overlap_within_one_department_or_with_closed_work(org, active_vision, pmo_user):
+    chat = {"kind": Kind.CHATBOT, "touchpoints": ["chat"], "journey_stages": ["billing"]}
+    make_initiative(org, "service", **chat)
+    make_initiative(org, "service", **chat)
+    make_initiative(org, "it", stage="retired", **chat)
+    make_initiative(org, "it", stage="stopped", **chat)
+    make_initiative(org, "it", archived_at=timezone.now(), **chat)
+    make_initiative(org, None, **chat)  # no lead department: cannot differ from anyone
+
+    assert reports.overlaps(user=pmo_user) == []
+
+
+def test_confidential_initiatives_never_make_an_overlap_for_outsiders(
+    overlap_portfolio, viewer_user
+):
+    o = overlap_portfolio
+    groups = reports.overlaps(user=viewer_user)
+
+    everyone = {key for g in groups for key in keys_of(g)}
+    assert o["secret_bot"].key not in everyone
+    billing = next(g for g in groups if g["reasons"][0].get("journey_stage") == "billing")
+    assert keys_of(billing) == sorted(
+        [o["service_bot"].key, o["marketing_bot"].key, o["service_bot_2"].key]
+    )
+
+
+def test_overlaps_respect_the_period(org, active_vision, pmo_user):
+    chat = {"kind": Kind.CHATBOT, "touchpoints": ["chat"], "journey_stages": ["billing"]}
+    make_initiative(org, "service", **chat)
+    make_initiative(org, "it", end_date=datetime.date(2026, 6, 30), **chat)
+
+    assert len(reports.overlaps(user=pmo_user)) == 1
+    assert reports.overlaps(user=pmo_user, period="2026-Q4") == []
+
+
+def test_overlaps_for_an_initiative(overlap_portfolio, pmo_user, viewer_user):
+    o = overlap_portfolio
+
+    found = reports.overlaps_for(o["service_bot"], user=pmo_user)
+
+    # Same-department service_bot_2 and the initiative itself are not listed.
+    assert [row["key"] for row in found] == sorted([o["marketing_bot"].key, o["secret_bot"].key])
+    marketing = next(r for r in found if r["key"] == o["marketing_bot"].key)
+    assert marketing["reasons"] == [
+        reason_kind("chatbot", "chat", "billing"),
+        reason_kind("chatbot", "chat", "support"),
+    ]
+    assert marketing["lead_department"] == "marketing"
+    assert marketing["lead_department_name"] == "Marketing"
+    assert [r["key"] for r in reports.overlaps_for(o["service_bot"], user=viewer_user)] == [
+        o["marketing_bot"].key
+    ]
+    churn = reports.overlaps_for(o["it_churn"], user=pmo_user)
+    assert [(r["key"], r["reasons"]) for r in churn] == sorted(
+        [
+            (o["service_nba"].key, [reason_goal("G-NPS", "crm")]),
+            (o["marketing_cdp"].key, [reason_goal("G-NPS", "cdp")]),
+        ]
+    )
+
+
+def test_overlaps_for_agrees_with_the_groups(overlap_portfolio, pmo_user):
+    """Every pair of different departments in a group finds each other pairwise."""
+    by_key = {i.key: i for i in overlap_portfolio.values()}
+    for group in reports.overlaps(user=pmo_user):
+        for member in group["members"]:
+            found = reports.overlaps_for(by_key[member["key"]], user=pmo_user)
+            partners = {row["key"] for row in found}
+            others = {
+                m["key"]
+                for m in group["members"]
+                if m["lead_department"] != member["lead_department"]
+            }
+            assert others <= partners
+
+
+def test_overlaps_for_unsaved_values(overlap_portfolio, org, active_vision, pmo_user):
+    o = overlap_portfolio
+    nps = o["service_nba"].alignments.get().goal
+
+    draft = {
+        "kind": Kind.CHATBOT,
+        "touchpoints": ["chat"],
+        "journey_stages": ["billing"],
+        "lead_department": org["departments"]["marketing"],
+        "goals": [nps],
+        "systems": [org["systems"]["crm"].pk],
+    }
+    found = {r["key"]: r["reasons"] for r in reports.overlaps_for(draft, user=pmo_user)}
+
+    assert found == {
+        o["service_bot"].key: [reason_kind("chatbot", "chat", "billing")],
+        o["service_bot_2"].key: [reason_kind("chatbot", "chat", "billing")],
+        o["secret_bot"].key: [reason_kind("chatbot", "chat", "billing")],
+        o["service_nba"].key: [reason_goal("G-NPS", "crm")],
+        o["it_churn"].key: [reason_goal("G-NPS", "crm")],
+    }
+    # Editing an existing initiative: goals and systems as stored unless the form gives them.
+    edit = {
+        "pk": o["it_churn"].pk,
+        "kind": Kind.PREDICTIVE_ANALYTICS,
+        "lead_department": org["departments"]["marketing"].pk,
+    }
+    assert [r["key"] for r in reports.overlaps_for(edit, user=pmo_user)] == [o["service_nba"].key]
+    assert reports.overlaps_for({**edit, "systems": []}, user=pmo_user) == []
+    assert reports.overlaps_for({**draft, "lead_department": None}, user=pmo_user) == []
+
+
+def test_overlaps_for_an_unsaved_initiative(overlap_portfolio, org, pmo_user):
+    draft = Initiative(
+        name="Yet another billing bot",
+        kind=Kind.CHATBOT,
+        touchpoints=["chat"],
+        journey_stages=["support"],
+        lead_department=org["departments"]["it"],
+    )
+    keys = [r["key"] for r in reports.overlaps_for(draft, user=pmo_user)]
+    assert keys == sorted(
+        [overlap_portfolio["service_bot"].key, overlap_portfolio["marketing_bot"].key]
+    )
+
+
+# --- shared systems -------------------------------------------------------------------------
+
+
+def test_shared_systems_hot_spots_first(org, active_vision, pmo_user, viewer_user):
+    crm, cdp, llm = (org["systems"][s] for s in ("crm", "cdp", "llm"))
+    crm.owner_department = org["departments"]["it"]
+    crm.contains_personal_data = True
+    crm.save()
+    a = make_initiative(org, "service")
+    b = make_initiative(org, "service")
+    c = make_initiative(org, "marketing")
+    d = make_initiative(org, "it", confidential=True)
+    stopped = make_initiative(org, "it", stage="stopped")
+    for initiative in (a, b, c, d, stopped):
+        initiative.systems.add(crm)
+    a.systems.add(cdp)
+    c.systems.add(cdp)
+    a.systems.add(llm)
+
+    report = reports.shared_systems(user=pmo_user)
+
+    assert [row["slug"] for row in report] == ["crm", "cdp"]  # llm is used once only
+    assert report[0] == {
+        "slug": "crm",
+        "name": "CRM",
+        "category": "crm",
+        "owner_department": "it",
+        "contains_personal_data": True,
+        "initiative_count": 4,
+        "department_count": 3,
+        "by_department": [
+            {
+                "department": "service",
+                "department_name": "Service",
+                "count": 2,
+                "initiatives": sorted([a.key, b.key]),
+            },
+            {"department": "it", "department_name": "IT", "count": 1, "initiatives": [d.key]},
+            {
+                "department": "marketing",
+                "department_name": "Marketing",
+                "count": 1,
+                "initiatives": [c.key],
+            },
+        ],
+    }
+    assert report[1]["initiative_count"] == 2
+    assert reports.shared_systems(user=viewer_user)[0]["initiative_count"] == 3
+    assert [r["slug"] for r in reports.shared_systems(user=pmo_user, min_initiatives=1)] == [
+        "crm",
+        "cdp",
+        "llm",
+    ]
+
+
+# --- a constant number of queries -------------------------------------------------------------
+
+
+def grow_portfolio(org, goals, count, offset):
+    departments = list(org["departments"])
+    systems = list(org["systems"].values())
+    kinds = [Kind.CHATBOT, Kind.AUTOMATION, Kind.PERSONALIZATION]
+    for n in range(offset, offset + count):
+        department = departments[n % 3]
+        initiative = make_initiative(
+            org,
+            department,
+            kind=kinds[(n // 3) % 3],
+            touchpoints=[["chat", "web"][(n // 2) % 2]],
+            journey_stages=[["billing", "support"][(n // 5) % 2]],
+            budget_planned=Decimal(1000 + n),
+            confidential=n % 5 == 0,
+            stage=[Stage.IDEA, Stage.PILOT, Stage.PRODUCTION, Stage.STOPPED][n % 4],
+        )
+        if n % 4:
+            align(initiative, goals[n % len(goals)], strength=1 + n % 3)
+        initiative.systems.add(systems[n % 2])
+        if n % 3 == 0:
+            factories.TeamRoleFactory(initiative=initiative, person=org["owners"]["it"])
+
+
+def run_every_report(user, subject):
+    results, counts = {}, {}
+    calls = {
+        "portfolio_summary": lambda: reports.portfolio_summary(user=user, period="2026-Q4"),
+        "alignment_matrix": lambda: reports.alignment_matrix(user=user),
+        "goal_progress": lambda: reports.goal_progress(user=user),
+        "coverage_gaps": lambda: reports.coverage_gaps(user=user),
+        "silos": lambda: reports.silos(user=user),
+        "overlaps": lambda: reports.overlaps(user=user),
+        "overlaps_for": lambda: reports.overlaps_for(subject, user=user),
+        "shared_systems": lambda: reports.shared_systems(user=user),
+    }
+    for name, call in calls.items():
+        with CaptureQueriesContext(connection) as queries:
+            results[name] = call()
+        counts[name] = len(queries)
+    return results, counts
+
+
+@pytest.mark.parametrize("role", ["pmo", "viewer"])
+def test_reports_run_a_constant_number_of_queries(org, active_vision, pmo_user, viewer_user, role):
+    user = pmo_user if role == "pmo" else viewer_user
+    goals = [factories.GoalFactory(vision=active_vision) for _ in range(3)]
+    factories.MeasurementFactory(goal=goals[0])
+    grow_portfolio(org, goals, 10, 0)
+    subject = Initiative.objects.filter(kind=Kind.CHATBOT, confidential=False).first()
+    run_every_report(user, subject)  # warm the user's role cache
+
+    small, small_counts = run_every_report(user, subject)
+    grow_portfolio(org, goals, 190, 10)
+    large, large_counts = run_every_report(user, subject)
+
+    assert large_counts == small_counts
+    assert max(large_counts.values()) <= 4
+    assert (
+        large["portfolio_summary"]["totals"]["count"]
+        > small["portfolio_summary"]["totals"]["count"]
+    )
+    assert len(large["overlaps_for"]) > len(small["overlaps_for"])
+    assert large["overlaps"]
+    assert large["silos"]
+    assert large["shared_systems"]
