@@ -33,18 +33,22 @@ from registry.choices import (
     Stage,
 )
 
-QUARTER_PATTERN = re.compile(r"^(?P<year>\d{4})-Q(?P<quarter>[1-4])$")
+QUARTER_PATTERN = re.compile(r"(?P<year>\d{4})-Q(?P<quarter>[1-4])")
+# The same rule for the database: PostgreSQL regexes have no named groups.
+QUARTER_SQL_PATTERN = r"^[0-9]{4}-Q[1-4]$"
 INITIATIVE_KEY_SEQUENCE = "registry_initiative_key_seq"
 
 
 def quarter_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     """First and last day of a quarter written as `2026-Q4`; ValueError when malformed."""
-    match = QUARTER_PATTERN.match(period or "")
+    match = QUARTER_PATTERN.fullmatch(period or "")
     if not match:
         raise ValueError(_("'%(period)s' is not a quarter like 2026-Q4.") % {"period": period})
     year, quarter = int(match["year"]), int(match["quarter"])
     start = datetime.date(year, 3 * quarter - 2, 1)
-    end_month_start = datetime.date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1)
+    end_month_start = datetime.date(
+        year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1
+    )
     return start, end_month_start - datetime.timedelta(days=1)
 
 
@@ -272,9 +276,7 @@ class Goal(TimestampedModel):
         blank=True,
         related_name="children",
     )
-    code = models.CharField(
-        _("code"), max_length=30, unique=True, validators=[GOAL_CODE_VALIDATOR]
-    )
+    code = models.CharField(_("code"), max_length=30, unique=True, validators=[GOAL_CODE_VALIDATOR])
     title = models.CharField(_("title"), max_length=200)
     theme = models.CharField(_("theme"), max_length=80, blank=True)
     metric = models.CharField(_("metric"), max_length=30, choices=choices.Metric.choices)
@@ -400,17 +402,28 @@ def _primary_active_alignment_goal(field: str) -> Subquery:
     )
 
 
-# Distinct departments an initiative touches: lead, participating and its team's people.
-SPANNED_DEPARTMENTS_SQL = """
-    SELECT COUNT(*) FROM (
-        SELECT "registry_initiative"."lead_department_id" AS department_id
-        UNION SELECT d.department_id FROM registry_initiative_departments d
-            WHERE d.initiative_id = "registry_initiative"."id"
-        UNION SELECT p.department_id FROM registry_teamrole t
-            JOIN registry_person p ON p.id = t.person_id
-            WHERE t.initiative_id = "registry_initiative"."id"
-    ) spanned WHERE spanned.department_id IS NOT NULL
-"""
+def _spanned_departments() -> Subquery:
+    """Distinct departments an initiative touches: lead, participating and its team's people.
+
+    Built from OuterRef, not raw SQL naming the table, so it still refers to the right row
+    when the queryset is nested in a report's subquery.
+    """
+    initiative = OuterRef(OuterRef("pk"))
+    touched = Department.objects.filter(
+        Q(pk=OuterRef("lead_department_id"))
+        | Exists(
+            Initiative.departments.through.objects.filter(
+                initiative_id=initiative, department_id=OuterRef("pk")
+            )
+        )
+        | Exists(
+            TeamRole.objects.filter(initiative_id=initiative, person__department_id=OuterRef("pk"))
+        )
+    )
+    return Subquery(
+        touched.order_by().annotate(n=models.Func(F("pk"), function="COUNT")).values("n"),
+        output_field=models.IntegerField(),
+    )
 
 
 class InitiativeQuerySet(models.QuerySet):
@@ -433,9 +446,7 @@ class InitiativeQuerySet(models.QuerySet):
         ]
         return self.annotate(
             alignment_strength=Coalesce(_strongest_active_alignment(), 0)
-        ).annotate(
-            alignment_level=models.Case(*whens, output_field=models.CharField())
-        )
+        ).annotate(alignment_level=models.Case(*whens, output_field=models.CharField()))
 
     def with_primary_goal(self) -> InitiativeQuerySet:
         return self.annotate(
@@ -445,11 +456,7 @@ class InitiativeQuerySet(models.QuerySet):
 
     def with_silo_flag(self) -> InitiativeQuerySet:
         """Annotate `spanned_departments` and `is_silo` (one department or fewer)."""
-        return self.annotate(
-            spanned_departments=models.expressions.RawSQL(
-                SPANNED_DEPARTMENTS_SQL, (), output_field=models.IntegerField()
-            )
-        ).annotate(
+        return self.annotate(spanned_departments=_spanned_departments()).annotate(
             is_silo=models.ExpressionWrapper(
                 Q(spanned_departments__lte=1), output_field=models.BooleanField()
             )
@@ -475,9 +482,7 @@ class InitiativeQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.filter(confidential=False)
         team = TeamRole.objects.filter(initiative=OuterRef("pk"), person__user=user)
-        return self.filter(
-            Q(confidential=False) | Q(owner__user=user) | Exists(team)
-        )
+        return self.filter(Q(confidential=False) | Q(owner__user=user) | Exists(team))
 
 
 @pghistory.track(
@@ -594,7 +599,9 @@ class Initiative(TimestampedModel):
     hypothesis = models.TextField(_("hypothesis"), blank=True)
     success_criteria = models.TextField(_("success criteria"), blank=True)
     learnings = models.TextField(_("learnings"), blank=True)
-    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="initiatives")
+    tags = models.ManyToManyField(
+        Tag, verbose_name=_("tags"), blank=True, related_name="initiatives"
+    )
     source = models.CharField(
         _("source"),
         max_length=60,
@@ -806,11 +813,9 @@ class Alignment(TimestampedModel):
                 func="""
                     IF EXISTS (
                         SELECT 1 FROM registry_alignment a
-                        WHERE a.initiative_id = COALESCE(NEW.initiative_id, OLD.initiative_id)
-                    ) AND NOT EXISTS (
-                        SELECT 1 FROM registry_alignment a
-                        WHERE a.initiative_id = COALESCE(NEW.initiative_id, OLD.initiative_id)
-                          AND a.is_primary
+                        WHERE a.initiative_id IN (NEW.initiative_id, OLD.initiative_id)
+                        GROUP BY a.initiative_id
+                        HAVING NOT bool_or(a.is_primary)
                     ) THEN
                         RAISE EXCEPTION USING
                             ERRCODE = 'check_violation',
@@ -1033,7 +1038,7 @@ class Review(TimestampedModel):
     period = models.CharField(
         _("period"),
         max_length=7,
-        validators=[RegexValidator(QUARTER_PATTERN.pattern, _("Use a quarter like 2026-Q4."))],
+        validators=[RegexValidator(r"\A[0-9]{4}-Q[1-4]\Z", _("Use a quarter like 2026-Q4."))],
     )
     held_on = models.DateField(_("held on"), null=True, blank=True)
     status = models.CharField(
@@ -1056,7 +1061,7 @@ class Review(TimestampedModel):
                 violation_error_message=_("This vision already has a review for that quarter."),
             ),
             models.CheckConstraint(
-                condition=Q(period__regex=QUARTER_PATTERN.pattern),
+                condition=Q(period__regex=QUARTER_SQL_PATTERN),
                 name="registry_review_period_is_quarter",
                 violation_error_message=_("The period must be a quarter like 2026-Q4."),
             ),
@@ -1065,6 +1070,14 @@ class Review(TimestampedModel):
                 | Q(status="closed", closed_at__isnull=False),
                 name="registry_review_closed_at_matches_status",
                 violation_error_message=_("A closed review has a closing time; an open one not."),
+            ),
+        ]
+        triggers = [
+            # A closed review is a record of the quarter: it is never reopened or edited.
+            pgtrigger.Protect(
+                name="review_frozen_when_closed",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status="closed"),
             ),
         ]
 
@@ -1123,7 +1136,7 @@ class ReviewDecision(models.Model):
                 func="""
                     IF EXISTS (
                         SELECT 1 FROM registry_review r
-                        WHERE r.id = COALESCE(NEW.review_id, OLD.review_id)
+                        WHERE r.id IN (NEW.review_id, OLD.review_id)
                           AND r.status = 'closed'
                     ) THEN
                         RAISE EXCEPTION USING

@@ -16,6 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -75,11 +76,16 @@ class VisionFactory(factory.django.DjangoModelFactory):
     status = choices.VisionStatus.ACTIVE
 
 
+def active_vision() -> models.Vision:
+    """The active vision, created on first use: there can only be one."""
+    return models.Vision.objects.active().first() or VisionFactory()
+
+
 class GoalFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Goal
 
-    vision = factory.SubFactory(VisionFactory)
+    vision = factory.LazyFunction(active_vision)
     code = factory.Sequence(lambda n: f"G-{n}")
     title = factory.Sequence(lambda n: f"Goal {n}")
     theme = "loyalty"
@@ -135,5 +141,5 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.Review
 
-    vision = factory.SubFactory(VisionFactory)
+    vision = factory.LazyFunction(active_vision)
     period = "2026-Q4"
