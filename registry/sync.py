@@ -261,7 +261,11 @@ def sync_batch(
         plans = plan_items(source=source, items=items, external_ids=external_ids)
         results = [plan.result for plan in plans]
         has_errors = any(not result.ok for result in results)
-        if dry_run or (atomic and has_errors):
+        if dry_run:
+            # Report what a real run would do (created / updated / unchanged), writing nothing.
+            preview_plans([plan for plan in plans if plan.result.ok])
+            return BatchResult(source=source, atomic=atomic, items=results, written=False)
+        if atomic and has_errors:
             return BatchResult(source=source, atomic=atomic, items=results, written=False)
         good = [plan for plan in plans if plan.result.ok]
         write_plans(source=source, plans=good, actor=actor, actor_name=actor_name)
@@ -665,6 +669,19 @@ def stage_path(from_stage: str, to_stage: str) -> list[tuple[str, str]] | None:
     return None
 
 
+def planned_primary_alignment(plan: ItemPlan) -> bool:
+    """Whether the item, once written, has a primary alignment to a goal of the active vision."""
+    if plan.alignments is not None:
+        active_ids = plan.values.get("_active_goal_ids", set())
+        return any(a.is_primary and a.goal_id in active_ids for a in plan.alignments)
+    if plan.existing is None:
+        return False
+    return any(
+        a.is_primary and a.goal.vision.status == VisionStatus.ACTIVE and a.goal.archived_at is None
+        for a in plan.existing.alignments.all()
+    )
+
+
 def plan_moves(plan: ItemPlan) -> None:
     """Check each move of an update's stage change against the gates, on the merged values."""
     existing = plan.existing
@@ -679,16 +696,7 @@ def plan_moves(plan: ItemPlan) -> None:
         stage=existing.stage,
         paused_from=existing.paused_from,
     )
-    if plan.alignments is not None:
-        active_ids = plan.values.get("_active_goal_ids", set())
-        has_primary = any(a.is_primary and a.goal_id in active_ids for a in plan.alignments)
-    else:
-        has_primary = any(
-            a.is_primary
-            and a.goal.vision.status == VisionStatus.ACTIVE
-            and a.goal.archived_at is None
-            for a in existing.alignments.all()
-        )
+    has_primary = planned_primary_alignment(plan)
     path = (
         [(Stage.PAUSED, plan.stage)]
         if existing.stage == Stage.PAUSED and plan.stage == existing.paused_from
@@ -710,6 +718,47 @@ def plan_moves(plan: ItemPlan) -> None:
             plan.result.errors.append(ItemError("stage", error.code, error.message))
             return
     plan.moves = path
+
+
+def preview_plans(plans: list[ItemPlan]) -> None:
+    """Fill each valid plan's result as a write would, without writing (for dry runs).
+
+    A created item has no key yet: keys come from a sequence, and drawing one here would
+    burn it. Versions, final stages and gate gaps are those the write would produce.
+    """
+    for plan in plans:
+        existing = plan.existing
+        if existing is None:
+            plan.result.result = "created"
+            plan.result.version = 1
+            stage, paused_from = plan.stage or Stage.IDEA, ""
+        else:
+            diff_existing(plan)
+            fill_result(plan, existing)
+            stage, paused_from = existing.stage, existing.paused_from
+            if plan.moves:
+                stage = plan.moves[-1][1]
+                paused_from = plan.moves[-1][0] if stage == Stage.PAUSED else ""
+            if plan.changed_fields:
+                plan.result.result = "updated"
+                plan.result.version = existing.version + 1
+            else:
+                # A real run leaves unchanged items alone and reports no gate gaps for them.
+                plan.result.result = "unchanged"
+                continue
+        plan.result.stage = stage
+        candidate = Initiative(
+            **{
+                name: merged_value(plan, name)
+                for name in ("summary", "hypothesis", "success_criteria", "learnings", "risk_tier")
+            },
+            owner_id=merged_value(plan, "owner_id") if plan.new_owner is None else -1,
+            stage=stage,
+            paused_from=paused_from,
+        )
+        plan.result.gate_gaps = lifecycle.gate_gaps(
+            candidate, has_primary_alignment=planned_primary_alignment(plan)
+        )
 
 
 # --- writing: set-based ------------------------------------------------------------------------

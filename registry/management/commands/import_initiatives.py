@@ -1,0 +1,190 @@
+"""`manage.py import_initiatives FILE --source NAME --mapping MAPPING.yaml [--dry-run]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from registry import imports, sync
+
+PHASE_LABELS = {"reading": "Reading", "checking": "Checking", "importing": "Importing"}
+LIST_LIMIT = 50
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr; plain lines when stderr is not a terminal."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.interactive = stream.isatty()
+        self.phase = ""
+        self.started = time.monotonic()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        label = PHASE_LABELS.get(phase, phase.title())
+        if phase != self.phase:
+            if self.phase and self.interactive:
+                self.stream.write("\n")
+            self.phase, self.started = phase, time.monotonic()
+        filled = self.width * done // total if total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"{label:<10} [{bar}] {done}/{total} rows  {time.monotonic() - self.started:.1f}s"
+        if self.interactive:
+            self.stream.write("\r" + line)
+        elif done == total or done == 0:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.phase and self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = (
+        "Import initiatives from a CSV or XLSX file through the sync module, using a column "
+        "mapping (a YAML file, or the name of a shipped one such as us-federal-2023)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="The CSV or XLSX file.")
+        parser.add_argument(
+            "--source",
+            help="Sync source the initiatives belong to (default: the mapping's source).",
+        )
+        parser.add_argument(
+            "--mapping",
+            required=True,
+            help="Mapping YAML file, or a shipped mapping's name: "
+            + ", ".join(path.stem for path in sorted(imports.MAPPINGS_DIR.glob("*.yaml"))),
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would happen; write nothing."
+        )
+        parser.add_argument(
+            "--atomic",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="All rows or none (default). --no-atomic writes good rows, reports bad ones.",
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=imports.DEFAULT_CHUNK_SIZE,
+            help=f"Rows per sync batch (at most {sync.MAX_BATCH_ITEMS}).",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print the full report as JSON instead."
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="Do not draw the progress bar."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"There is no file {path}.")
+        if not 1 <= options["chunk_size"] <= sync.MAX_BATCH_ITEMS:
+            raise CommandError(f"--chunk-size must be between 1 and {sync.MAX_BATCH_ITEMS}.")
+        try:
+            mapping = imports.load_mapping(options["mapping"])
+        except imports.MappingError as error:
+            raise CommandError(f"Mapping: {error}") from error
+        source = options["source"] or mapping.default_source
+        progress = None if options["no_progress"] else ProgressBar(sys.stderr)
+        try:
+            report = imports.import_file(
+                path.read_bytes(),
+                mapping=mapping,
+                source=source,
+                filename=path.name,
+                actor_name=f"import:{source}",
+                dry_run=options["dry_run"],
+                atomic=options["atomic"],
+                chunk_size=options["chunk_size"],
+                progress=progress,
+            )
+        except (imports.ImportFileError, sync.SyncError) as error:
+            raise CommandError(str(error)) from error
+        finally:
+            if progress:
+                progress.close()
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            self.write_summary(report)
+        if report.failed:
+            raise CommandError(
+                f"{len(report.rejected)} rows rejected; nothing "
+                + ("would be " if report.dry_run else "")
+                + "written. Fix them, or import with --no-atomic to write the good rows."
+            )
+
+    def write_summary(self, report: imports.ImportReport) -> None:
+        out = self.stdout
+        counts = report.counts()
+        if report.dry_run:
+            mode = "Dry run (nothing written; the counts are what an import would do)"
+        else:
+            mode = "Imported" if report.written else "Nothing written"
+        encoding = f", {report.encoding}" if report.encoding else ""
+        out.write(
+            f"{mode}: {report.filename} ({report.file_format}{encoding}) as source "
+            f"'{report.source}' with the mapping '{report.mapping}'"
+            + ("" if report.atomic else ", good rows kept (--no-atomic)")
+        )
+        out.write(f"  rows read     {counts['rows']}")
+        out.write(f"  created       {counts['created']}")
+        out.write(f"  updated       {counts['updated']}")
+        out.write(f"  unchanged     {counts['unchanged']}")
+        out.write(f"  rejected      {counts['rejected']}")
+        out.write(f"  duplicates    {counts['duplicates']} (skipped)")
+        if counts["not_written"]:
+            out.write(f"  not written   {counts['not_written']} (fine, but the import was refused)")
+        out.write(f"  derived ids   {counts['derived_ids']}")
+        if report.blank_rows:
+            out.write(f"  blank rows    {report.blank_rows} (ignored)")
+        if counts["owners_left_unset"]:
+            out.write(
+                f"  owner unset   {counts['owners_left_unset']} (e-mail of no registered "
+                "person and no name in the file)"
+            )
+        for label, created in (
+            ("departments", report.departments_created),
+            ("tags", report.tags_created),
+        ):
+            if created:
+                shown = ", ".join(created[:10]) + (" …" if len(created) > 10 else "")
+                out.write(f"  new {label:<11} {len(created)} ({shown})")
+        gaps = report.gate_gap_labels()
+        if gaps:
+            out.write("Gate gaps of the created/updated initiatives (evidence to collect):")
+            for label, count in gaps:
+                out.write(f"  {count:>5}  {label}")
+        self.write_issues("Rejected", report.rejections(), style=self.style.ERROR)
+        self.write_issues("Warnings", report.warnings(), style=self.style.WARNING)
+        if report.duplicates:
+            out.write("Duplicates (skipped):")
+            for row in report.duplicates[:LIST_LIMIT]:
+                out.write(f"  row {row.row} ({row.external_id}): same as row {row.duplicate_of}")
+
+    def write_issues(self, title: str, issues: list[dict[str, Any]], *, style: Any) -> None:
+        if not issues:
+            return
+        self.stdout.write(style(f"{title} ({len(issues)}):"))
+        for issue in issues[:LIST_LIMIT]:
+            where = issue["field"] + (f" [{issue['column']}]" if issue["column"] else "")
+            self.stdout.write(
+                f"  row {issue['row']} ({issue['external_id'] or 'no id'}) {where}: "
+                f"{issue['message']}"
+            )
+        if len(issues) > LIST_LIMIT:
+            self.stdout.write(f"  … and {len(issues) - LIST_LIMIT} more (see --json)")
