@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection, models
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -83,7 +83,9 @@ def with_vision_alignment(qs: InitiativeQuerySet, vision_id: int | None) -> Init
     values (tests pin that).
     """
     alignments = Alignment.objects.filter(
-        initiative=OuterRef("pk"), goal__vision_id=vision_id, goal__archived_at__isnull=True
+        Q(goal__vision_id=vision_id),  # no vision: matches nothing, so every level is none
+        initiative=OuterRef("pk"),
+        goal__archived_at__isnull=True,
     )
     primary = alignments.filter(is_primary=True)
     whens = [
@@ -181,6 +183,13 @@ def _breakdown_row(code: str | None, name: str | None, row: Mapping[str, Any] | 
     }
 
 
+def _none_last(field: str) -> Callable[[Mapping[str, Any]], tuple[bool, str]]:
+    def key(row: Mapping[str, Any]) -> tuple[bool, str]:
+        return (row["code"] is None, row[field] or "")
+
+    return key
+
+
 def portfolio_summary(
     *, user: Any, vision: Vision | int | None = None, period: str | None = None
 ) -> dict[str, Any]:
@@ -252,10 +261,7 @@ def portfolio_summary(
         breakdowns[dimension] = [_breakdown_row(code, None, found.get(code)) for code in codes]
     # Departments by name, goals by code; the "none" bucket last.
     for dimension, sort_field in (("lead_department", "name"), ("primary_goal", "code")):
-        found_rows = sorted(
-            by_dimension[dimension],
-            key=lambda row, field=sort_field: (row["code"] is None, row[field] or ""),
-        )
+        found_rows = sorted(by_dimension[dimension], key=_none_last(sort_field))
         breakdowns[dimension] = [
             _breakdown_row(row["code"], row["name"], row) for row in found_rows
         ]

@@ -127,16 +127,18 @@ def _annotated(qs: InitiativeQuerySet, review: Review) -> InitiativeQuerySet:
 def review_initiatives(review: Review, *, user: Any) -> InitiativeQuerySet:
     """The review's initiatives the user may see, with derived values and their decision.
 
-    Those active in the period (live), plus any already decided in this review (so a closed
-    review keeps listing what it decided even if an initiative's dates or status change
-    later). Annotated: alignment_strength/level, primary_goal_id/code (against the review's
-    vision), spanned_departments, is_silo, goal_progress/current/current_on of the primary
-    goal, and decision, decision_id, rationale, decided_at (None while undecided).
+    While open: those active in the period (live), plus any already decided in this review.
+    Once closed: exactly the decided ones — the record does not grow when initiatives are
+    registered, archived or re-dated later. Annotated: alignment_strength/level,
+    primary_goal_id/code (against the review's vision), spanned_departments, is_silo,
+    goal_progress/current/current_on of the primary goal, and decision, decision_id,
+    rationale, decided_at (None while undecided).
     """
     decisions = ReviewDecision.objects.filter(review=review, initiative=OuterRef("pk"))
-    qs = Initiative.objects.visible_to(user).filter(
-        Q(pk__in=initiatives_in_period(review.period).values("pk")) | Exists(decisions)
-    )
+    covered = Exists(decisions)
+    if not review.is_closed:
+        covered |= Q(pk__in=initiatives_in_period(review.period).values("pk"))
+    qs = Initiative.objects.visible_to(user).filter(covered)
     return (
         _annotated(qs, review)
         .annotate(
@@ -235,7 +237,7 @@ def _decimal(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _snapshot(row: Initiative, *, taken_at: datetime.datetime) -> dict[str, Any]:
+def _snapshot(row: Any, *, taken_at: datetime.datetime) -> dict[str, Any]:
     """The frozen record of an initiative as the review saw it; JSON-safe."""
     progress = row.goal_progress
     return {
@@ -268,7 +270,7 @@ def _snapshot(row: Initiative, *, taken_at: datetime.datetime) -> dict[str, Any]
     }
 
 
-def _move_target(initiative: Initiative, decision: str) -> str:
+def _move_target(initiative: Any, decision: str) -> str:
     """The stage a scale/pause/stop decision moves the initiative to."""
     if decision == Decision.PAUSE:
         return Stage.PAUSED
@@ -314,8 +316,8 @@ def review_decide(
         )
     with _history(actor, channel, review=review.period):
         locked = _locked_open(review)
-        row = _annotated(initiatives_in_period(locked.period), locked).filter(pk=initiative.pk)
-        row = row.first()
+        in_review = initiatives_in_period(locked.period).filter(pk=initiative.pk)
+        row: Any = _annotated(in_review, locked).first()
         if row is None:
             raise ReviewError(
                 _(

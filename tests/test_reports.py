@@ -359,6 +359,33 @@ def test_vision_alignment_matches_the_active_vision_queryset_methods(portfolio):
     assert {level for level, _goal in ours.values()} == set(AlignmentLevel.values)
 
 
+def test_without_an_active_vision_everything_is_unaligned(org, pmo_user):
+    make_initiative(org, "service", budget_planned=10)
+    make_initiative(org, "it", budget_planned=20)
+
+    summary = reports.portfolio_summary(user=pmo_user)
+
+    assert summary["vision"] is None
+    assert summary["totals"]["count"] == 2
+    assert summary["totals"]["aligned_count"] == 0
+    assert summary["totals"]["budget_planned_unaligned"] == Decimal("30.00")
+    assert summary["totals"]["coverage_gap_count"] == 0
+    assert summary["breakdowns"]["primary_goal"] == [
+        {
+            "code": None,
+            "name": None,
+            "count": 2,
+            "aligned_count": 0,
+            "budget_planned": Decimal("30.00"),
+            "budget_spent": Decimal("0.00"),
+        }
+    ]
+    matrix = reports.alignment_matrix(user=pmo_user)
+    assert (matrix["goals"], matrix["cells"]) == ([], [])
+    assert reports.goal_progress(user=pmo_user) == []
+    assert reports.coverage_gaps(user=pmo_user) == []
+
+
 def test_malformed_period_is_refused(pmo_user, active_vision):
     with pytest.raises(ValueError, match="not a quarter"):
         reports.portfolio_summary(user=pmo_user, period="2026-13")
