@@ -51,6 +51,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: request id, JSON request log, metrics; answers /healthz, /readyz and /metrics
+    # before host validation and the HTTPS redirect (probes call by IP over plain HTTP).
+    "registry.observability.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,9 +171,58 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# One JSON object per line (LOG_FORMAT=json) with the request id on every record of a
+# request; `text` is for reading a local console.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "registry.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "registry.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # runserver's own access line repeats registry.request's; keep only its errors.
+        "django.server": {"handlers": [], "level": "ERROR", "propagate": True},
+        # Django's own debug console handler would print a second, plain-text copy.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+
+# --- operations: webhooks, worker, health, metrics ---------------------------------------------
+# A receiver must answer within this many seconds (connect and each read).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Attempts per delivery before it is marked "gave up" (the admin can redeliver it).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+# Backoff after the n-th failure: BACKOFF * 2^(n-1) seconds, at most BACKOFF_MAX, ±20 %.
+WEBHOOK_BACKOFF_SECONDS = env.float("WEBHOOK_BACKOFF_SECONDS", default=30.0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+# How long a worker owns a claimed delivery; after that another worker sends it again (same
+# delivery id). Must exceed WEBHOOK_TIMEOUT_SECONDS.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_TIMEOUT_SECONDS.")
+# Finished deliveries and fanned-out events are deleted after this many days.
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+# Seconds an idle worker waits before polling the outbox again; deliveries claimed per pass.
+WORKER_POLL_SECONDS = env.float("WORKER_POLL_SECONDS", default=1.0)
+WORKER_BATCH_SIZE = env.int("WORKER_BATCH_SIZE", default=20)
+# /readyz: a worker heartbeat older than this is stale; with READYZ_REQUIRE_WORKER=false a
+# stale worker is reported but does not make the web process unready.
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60)
+READYZ_REQUIRE_WORKER = env.bool("READYZ_REQUIRE_WORKER", default=True)
+# /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (open in DEBUG).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Port on which `run_worker` serves its own metrics (delivery attempts); 0 = none.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)

@@ -3,7 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from registry import observability
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", observability.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]

@@ -42,7 +42,8 @@ class HistoryContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return self.get_response(request)
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        # Set by registry.observability's middleware (first in the stack) for every request.
+        request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         with history_context(

@@ -385,6 +385,7 @@ def webhook_ping(*, subscription: WebhookSubscription) -> OutboxEvent:
     """Queue a `ping` for one subscription, to check its receiver and signature."""
     return OutboxEvent.objects.create(
         event_type=PING_EVENT,
+        occurred_at=timezone.now(),
         ordering_key=f"subscription:{subscription.pk}",
         subscription=subscription,
         payload={"subscription": {"id": subscription.pk, "name": subscription.name}},
