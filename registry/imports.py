@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import yaml
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -102,6 +102,9 @@ MAPPING_KEYS = frozenset(
     | {"create_missing_tags", "create_missing_departments", "department_function"}
 )
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
+EXTERNAL_ID_MAX_LENGTH: int = (
+    cast(models.CharField, Initiative._meta.get_field("external_id")).max_length or 200
+)
 
 
 class MappingError(ValueError):
@@ -618,6 +621,7 @@ class RowOutcome:
     errors: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
     key: str | None = None
+    initiative_id: int | None = None
     stage: str | None = None
     gate_gaps: list[str] = field(default_factory=list)
     item: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -633,6 +637,7 @@ class RowOutcome:
             "status": self.status,
             "duplicate_of": self.duplicate_of,
             "key": self.key,
+            "initiative_id": self.initiative_id,
             "stage": self.stage,
             "gate_gaps": list(self.gate_gaps),
             "errors": [issue.as_dict() for issue in self.errors],
@@ -660,6 +665,19 @@ def parse_date(text: str, formats: Sequence[str]) -> datetime.date:
     raise InvalidValueError(_("'%s' is not a date this mapping understands.") % text)
 
 
+def parse_amount(text: str) -> str:
+    """'12.500,00 €' and '$12,500.00' both become 12500.00: the last separator is decimal."""
+    text = re.sub(r"[^\d.,\-]", "", text)
+    comma, dot = text.rfind(","), text.rfind(".")
+    if comma >= 0 and dot >= 0:
+        thousands = "." if comma > dot else ","
+        text = text.replace(thousands, "").replace(",", ".")
+    elif comma >= 0:
+        # A lone comma with one or two digits after it is a decimal comma; else thousands.
+        text = text.replace(",", ".") if re.search(r",\d{1,2}$", text) else text.replace(",", "")
+    return text
+
+
 def convert(name: str, value: Any, spec: FieldSpec) -> Any:
     """A mapped value in the form the sync module expects for the field."""
     if name in BOOLEAN_FIELDS:
@@ -672,7 +690,7 @@ def convert(name: str, value: Any, spec: FieldSpec) -> Any:
     if name in DATE_FIELDS:
         return parse_date(str(value), spec.formats).isoformat()
     if name in DECIMAL_FIELDS:
-        text = re.sub(r"[^\d.\-]", "", str(value).replace(",", ""))
+        text = parse_amount(str(value))
         try:
             return str(Decimal(text))
         except InvalidOperation as error:
@@ -723,7 +741,7 @@ class RowMapper:
                 else _("The row has no id.")
             )
             outcome.errors.append(RowIssue("external_id", message, id_column))
-        elif len(outcome.external_id) > Initiative._meta.get_field("external_id").max_length:
+        elif len(outcome.external_id) > EXTERNAL_ID_MAX_LENGTH:
             outcome.errors.append(
                 RowIssue("external_id", _("The id is longer than 200 characters."), id_column)
             )
@@ -770,7 +788,9 @@ class RowMapper:
         if spec.on_invalid == "blank" and name in sync.SCALAR_FIELDS:
             # Check now what sync would refuse, so the row keeps its other values.
             try:
-                Initiative._meta.get_field(name).clean(value, None)
+                model_field = Initiative._meta.get_field(name)
+                assert isinstance(model_field, models.Field)
+                model_field.clean(value, None)
             except ValidationError as error:
                 raise InvalidValueError(" ".join(error.messages)) from error
         (outcome.pending if name == "lead_department" else outcome.item)[name] = value
@@ -970,9 +990,9 @@ def _resolve_systems(words: set[str], refs: References) -> None:
     ):
         by_word[normalise_word(name)] = slug
     for word in words:
-        slug = by_word.get(normalise_word(word)) or by_word.get(slugify(word))
-        if slug:
-            refs.systems[word] = slug
+        found = by_word.get(normalise_word(word)) or by_word.get(slugify(word))
+        if found:
+            refs.systems[word] = found
 
 
 def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> References:
@@ -1248,6 +1268,7 @@ def _sync_chunks(
             else:
                 outcome.status = item.result or "not_written"
                 outcome.key, outcome.stage = item.key, item.stage
+                outcome.initiative_id = item.initiative_id
                 outcome.gate_gaps = list(item.gate_gaps)
         if progress:
             progress(phase, min(start + chunk_size, len(pending)), len(pending))
@@ -1321,7 +1342,7 @@ def import_table(
             if not dry_run and not report.written:
                 for row in report.rows:
                     if row.status in ("created", "updated", "unchanged"):
-                        row.status, row.key = "not_written", None
+                        row.status, row.key, row.initiative_id = "not_written", None, None
         else:
             # Reference data first; then each chunk commits on its own, so good rows stay.
             with transaction.atomic():

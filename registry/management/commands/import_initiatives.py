@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from registry import imports, sync
 
@@ -20,32 +19,37 @@ LIST_LIMIT = 50
 class ProgressBar:
     """A one-line progress bar on stderr; plain lines when stderr is not a terminal."""
 
-    def __init__(self, stream: TextIO, width: int = 30) -> None:
+    def __init__(self, stream: OutputWrapper | TextIO, width: int = 30) -> None:
         self.stream = stream
         self.width = width
         self.interactive = stream.isatty()
         self.phase = ""
         self.started = time.monotonic()
 
+    def write(self, text: str) -> None:
+        if isinstance(self.stream, OutputWrapper):
+            self.stream.write(text, ending="")
+        else:
+            self.stream.write(text)
+        self.stream.flush()
+
     def __call__(self, phase: str, done: int, total: int) -> None:
         label = PHASE_LABELS.get(phase, phase.title())
         if phase != self.phase:
             if self.phase and self.interactive:
-                self.stream.write("\n")
+                self.write("\n")
             self.phase, self.started = phase, time.monotonic()
         filled = self.width * done // total if total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
         line = f"{label:<10} [{bar}] {done}/{total} rows  {time.monotonic() - self.started:.1f}s"
         if self.interactive:
-            self.stream.write("\r" + line)
-        elif done == total or done == 0:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            self.write("\r" + line)
+        elif done == total:
+            self.write(line + "\n")
 
     def close(self) -> None:
         if self.phase and self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
+            self.write("\n")
 
 
 class Command(BaseCommand):
@@ -99,7 +103,7 @@ class Command(BaseCommand):
         except imports.MappingError as error:
             raise CommandError(f"Mapping: {error}") from error
         source = options["source"] or mapping.default_source
-        progress = None if options["no_progress"] else ProgressBar(sys.stderr)
+        progress = None if options["no_progress"] else ProgressBar(self.stderr)
         try:
             report = imports.import_file(
                 path.read_bytes(),
