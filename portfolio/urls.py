@@ -10,5 +10,6 @@ urlpatterns = [
     path("healthz", observability.healthz, name="healthz"),
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
+    path("admin/registry/import/", include("registry.import_urls")),
     path("admin/", admin.site.urls),
 ]
