@@ -29,6 +29,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import DatabaseError, connection, connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -311,12 +312,15 @@ def check_migrations() -> dict[str, Any]:
     from django.db.migrations.executor import MigrationExecutor
 
     try:
-        executor = MigrationExecutor(connection)
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        loader = MigrationExecutor(connection).loader
+        unapplied = sorted(
+            f"{app}.{name}"
+            for app, name in loader.graph.nodes
+            if (app, name) not in loader.applied_migrations
+        )
     except Exception as exc:
         logger.warning("readyz: migration check failed", exc_info=True)
         return {"ok": False, "error": type(exc).__name__}
-    unapplied = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
     _migrations_applied = not unapplied
     return {"ok": not unapplied, "unapplied": unapplied}
 
@@ -441,24 +445,23 @@ class ObservabilityMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        context_token = _request_id.set(request_id)
+        # Cleared on request_finished, not here: Django logs 4xx/5xx responses (logger
+        # django.request) after the middleware chain has returned.
+        _request_id.set(request_id)
         started = time.perf_counter()
         counter = _QueryCounter()
         probe = PROBES.get(request.path_info)
-        try:
-            with contextlib.ExitStack() as stack:
-                for conn in connections.all():
-                    stack.enter_context(conn.execute_wrapper(counter))
-                response = probe[1](request) if probe else self.get_response(request)
-            duration = time.perf_counter() - started
-            route = probe[0] if probe else route_name(request)
-            if response.status_code >= 400:
-                add_request_id_to_error(response, request_id)
-            response[REQUEST_ID_HEADER] = request_id
-            self.observe(request, response, route=route, duration=duration, queries=counter.count)
-            return response
-        finally:
-            _request_id.reset(context_token)
+        with contextlib.ExitStack() as stack:
+            for conn in connections.all():
+                stack.enter_context(conn.execute_wrapper(counter))
+            response = probe[1](request) if probe else self.get_response(request)
+        duration = time.perf_counter() - started
+        route = probe[0] if probe else route_name(request)
+        if response.status_code >= 400:
+            add_request_id_to_error(response, request_id)
+        response[REQUEST_ID_HEADER] = request_id
+        self.observe(request, response, route=route, duration=duration, queries=counter.count)
+        return response
 
     def observe(
         self,
@@ -504,3 +507,10 @@ class ObservabilityMiddleware:
 
 
 PROBES_BY_NAME = frozenset(name for name, _view in PROBES.values())
+
+
+def _forget_request_id(**_kwargs: Any) -> None:
+    _request_id.set("")
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="registry.observability.request_id")
