@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from registry import imports, sync
+from registry.choices import Gate, Stage
 from registry.models import Initiative
 
 IMPORT_PERMISSION = "registry.add_initiative"
@@ -63,6 +64,8 @@ def mapping_choices() -> list[tuple[str, str]]:
 
 
 class ImportUploadForm(forms.Form):
+    required_css_class = "required"
+
     file = forms.FileField(
         label=gettext_lazy("Spreadsheet"),
         help_text=gettext_lazy("CSV (UTF-8 or Windows-1252) or XLSX, at most 10 MB."),
@@ -126,7 +129,13 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
     link = ""
     if row.get("initiative_id") and row["status"] in ("created", "updated", "unchanged"):
         link = reverse("admin:registry_initiative_change", args=[row["initiative_id"]])
-    return {**row, "status_label": STATUS_LABELS.get(row["status"], row["status"]), "link": link}
+    return {
+        **row,
+        "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+        "stage_label": Stage(row["stage"]).label if row.get("stage") in Stage.values else "",
+        "gap_labels": [str(Gate(gap).label) for gap in row.get("gate_gaps", ())],
+        "link": link,
+    }
 
 
 def _pending(request: HttpRequest, token: str) -> dict[str, Any]:

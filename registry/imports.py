@@ -8,6 +8,26 @@ reported and skipped, and a stable id derived from the content for rows that hav
 
 A blank cell leaves the field as it is (omitted from the item), so a re-import never wipes
 what the PMO added after onboarding; a mapped column that has a value owns the field.
+
+Mapping format (see the shipped mappings for worked examples)::
+
+    name: …                      # shown in the admin; `source:` is the default source name
+    placeholders: ["N/A", …]     # whole-cell words meaning blank (replaces the defaults)
+    format: {delimiter: ";", encoding: cp1252, sheet: …}   # all optional; sniffed otherwise
+    id: {columns: [agency, id], separator: ":", derive_from: [use_case_name, agency]}
+    create_missing_tags: true    # else unknown tags reject the row
+    create_missing_departments: true      # names are slugified; department_function: other
+    fields:                      # any sync field but alignments; a string means {column: …}
+      name: {column: Title, truncate: 200}
+      summary: {concat: [Summary, {column: Office, label: Office}], separator: "\\n\\n"}
+      kind: {value: other, only_on_create: true}
+      stage: {column: Stage, map: {Deployed: production}, default: idea,
+              unmapped: default|keep|drop|error, blank: idea, pattern: '^(\\w+)'}
+      start_date: {column: Go-live, formats: ["%d.%m.%Y"], on_invalid: blank}
+      tags: {columns: [Topic, Techniques], split: ";,", map: {Other: null}}
+      owner: {email: Contact, name: Owner}   # without a name, only registered people
+      external_url: {template: "https://jira.example.com/browse/{Key}"}
+      uses_personal_data: {column: has_pii, optional: true}   # skipped if the file lacks it
 """
 
 from __future__ import annotations
@@ -65,14 +85,17 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # a legacy .xls workbook
 # The shape of each field a mapping may fill.
 TEXT_FIELDS = frozenset({"summary", "expected_benefit", "hypothesis", "success_criteria"})
 TEXT_FIELDS |= {"learnings"}
+CHOICE_CLASSES: dict[str, type[models.TextChoices]] = {
+    "kind": Kind,
+    "stage": Stage,
+    "risk_tier": RiskTier,
+    "interaction_mode": InteractionMode,
+    "autonomy": Autonomy,
+    "touchpoints": Touchpoint,
+    "journey_stages": JourneyStage,
+}
 CHOICE_FIELDS: dict[str, frozenset[str]] = {
-    "kind": frozenset(Kind.values),
-    "stage": frozenset(Stage.values),
-    "risk_tier": frozenset(RiskTier.values),
-    "interaction_mode": frozenset(InteractionMode.values),
-    "autonomy": frozenset(Autonomy.values),
-    "touchpoints": frozenset(Touchpoint.values),
-    "journey_stages": frozenset(JourneyStage.values),
+    name: frozenset(choices.values) for name, choices in CHOICE_CLASSES.items()
 }
 BOOLEAN_FIELDS = frozenset({"customer_facing", "uses_personal_data", "confidential"})
 DATE_FIELDS = frozenset({"start_date", "target_date", "end_date"})
@@ -291,6 +314,7 @@ class FieldSpec:
     template: str = ""
     urlencode: bool = True
     value_map: dict[str, Any] | None = None
+    map_words: tuple[str, ...] = ()
     default: Any = None
     has_default: bool = False
     blank: Any = None
@@ -483,6 +507,7 @@ def parse_field_spec(field_name: str, raw: Any) -> FieldSpec:
             normalise_word(str(key)): _check_target(field_name, value, f"{where}.map[{key}]")
             for key, value in raw["map"].items()
         }
+        spec.map_words = tuple(str(key) for key in raw["map"])
     if "default" in raw:
         spec.default = _check_target(field_name, raw["default"], f"{where}.default")
         spec.has_default = True
@@ -652,6 +677,18 @@ def derived_id(sources: Sequence[str]) -> str:
     return f"{DERIVED_ID_PREFIX}{digest}"
 
 
+def choice_value(field_name: str, value: Any) -> Any:
+    """Our code for a word that already is one of our values or labels ('Production')."""
+    choices = CHOICE_CLASSES.get(field_name)
+    if choices is None or not isinstance(value, str) or value in choices.values:
+        return value
+    word = normalise_word(value)
+    for code, label in choices.choices:
+        if word in (normalise_word(code), normalise_word(str(label))):
+            return code
+    return value
+
+
 def parse_date(text: str, formats: Sequence[str]) -> datetime.date:
     text = text.strip()
     iso = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", text)
@@ -743,7 +780,11 @@ class RowMapper:
             outcome.errors.append(RowIssue("external_id", message, id_column))
         elif len(outcome.external_id) > EXTERNAL_ID_MAX_LENGTH:
             outcome.errors.append(
-                RowIssue("external_id", _("The id is longer than 200 characters."), id_column)
+                RowIssue(
+                    "external_id",
+                    _("The id is longer than %d characters.") % EXTERNAL_ID_MAX_LENGTH,
+                    id_column,
+                )
             )
         for spec in self.fields:
             try:
@@ -774,7 +815,7 @@ class RowMapper:
         value = self.scalar_value(row, spec)
         if value is None:
             return
-        value = convert(name, value, spec)
+        value = convert(name, choice_value(name, value), spec)
         if isinstance(value, str) and spec.truncate and len(value) > spec.truncate:
             outcome.warnings.append(
                 RowIssue(
@@ -834,7 +875,7 @@ class RowMapper:
         if spec.unmapped == "error":
             raise InvalidValueError(
                 _("'%(value)s' is not in the mapping's vocabulary (%(words)s).")
-                % {"value": text, "words": ", ".join(sorted(spec.value_map))}
+                % {"value": text, "words": ", ".join(spec.map_words)}
             )
         if spec.unmapped == "drop":
             return None
@@ -862,7 +903,7 @@ class RowMapper:
             for piece in pieces:
                 word = self.extract(piece.strip(), spec)
                 if not self.is_blank(word):
-                    mapped = self.translate(word, spec)
+                    mapped = choice_value(spec.field, self.translate(word, spec))
                     if mapped not in (None, ""):
                         values.append(mapped)
         if not values and spec.has_blank and spec.blank is not None:
@@ -971,7 +1012,8 @@ def _resolve_departments(words: dict[str, str], mapping: ImportMapping, refs: Re
             Department(name=name[:max_name], slug=slug, function=mapping.department_function),
         )
         refs.departments[word] = slug
-    Department.objects.bulk_create(new.values())
+    # In a stable order, and tolerant of a concurrent import creating the same ones.
+    Department.objects.bulk_create(new.values(), ignore_conflicts=True)
     refs.departments_created = sorted(department.name for department in new.values())
 
 
@@ -1012,7 +1054,9 @@ def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> Re
     refs.known_tags = set(Tag.objects.filter(name__in=wanted_tags).values_list("name", flat=True))
     if mapping.create_missing_tags and wanted_tags - refs.known_tags:
         refs.tags_created = sorted(wanted_tags - refs.known_tags)
-        Tag.objects.bulk_create([Tag(name=name) for name in refs.tags_created])
+        Tag.objects.bulk_create(
+            [Tag(name=name) for name in refs.tags_created], ignore_conflicts=True
+        )
         refs.known_tags |= set(refs.tags_created)
     _resolve_systems({word for o in live for word in o.item.get("systems", ())}, refs)
     emails = {o.pending["owner"][0].lower() for o in live if o.pending.get("owner")}

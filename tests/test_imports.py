@@ -474,6 +474,38 @@ def test_same_id_with_other_values_is_rejected_not_guessed():
     assert not Initiative.objects.exists()
 
 
+CHUNKED = (
+    "ID,Title,Team,Stage\n"
+    "A-1,Bot 1,Service,Live\nA-2,Bot 2,Service,Live\nA-3,Bot 3,Service,Live\n"
+    "A-4,Bot 4,Service,Live\nA-5,Bot 5,Service,Spaceship\n"
+)
+
+
+def test_a_refusal_in_a_later_chunk_rolls_back_the_earlier_chunks():
+    report = simple_import(CHUNKED, chunk_size=2)
+
+    assert report.failed
+    assert report.counts()["not_written"] == 4
+    [rejection] = report.rejections()
+    assert (rejection["row"], rejection["field"]) == (6, "stage")
+    assert "Spaceship" in rejection["message"]
+    assert not Initiative.objects.exists()
+    assert not Department.objects.exists()
+
+
+def test_without_atomic_each_chunk_keeps_its_good_rows():
+    report = simple_import(CHUNKED, chunk_size=2, atomic=False)
+
+    assert report.written
+    assert report.counts()["created"] == 4
+    assert sorted(Initiative.objects.values_list("external_id", flat=True)) == [
+        "A-1",
+        "A-2",
+        "A-3",
+        "A-4",
+    ]
+
+
 def test_blank_rows_are_skipped_and_rows_keep_their_spreadsheet_numbers():
     report = simple_import(
         'ID,Title,Team,Stage\nA-1,"Bot,\nwith a line break",Service,N/A\n,,,\nA-2,,Service,Live\n'
@@ -495,6 +527,30 @@ def test_placeholders_blank_a_cell_and_blank_cells_leave_fields_alone():
     assert report.counts()["unchanged"] == 1
     initiative = Initiative.objects.get()
     assert (initiative.stage, initiative.lead_department.slug) == (Stage.PILOT, "service")
+
+
+def test_our_own_words_and_labels_need_no_map():
+    mapping = {
+        **SIMPLE_MAPPING,
+        "fields": {
+            **SIMPLE_MAPPING["fields"],
+            "risk_tier": "Risk",
+            "touchpoints": "Channels",
+            "stage": "Stage",
+            "external_url": {"template": "https://tracker.example.com/{Team}/{ID}"},
+        },
+    }
+
+    imports.import_file(
+        b"ID,Title,Team,Stage,Risk,Channels\nA 1,Bot,Service,Production,High,Chat; E-mail\n",
+        mapping=imports.parse_mapping(mapping),
+        source="simple",
+    )
+
+    initiative = Initiative.objects.get()
+    assert (initiative.stage, initiative.risk_tier) == (Stage.PRODUCTION, RiskTier.HIGH)
+    assert initiative.touchpoints == ["chat", "email"]
+    assert initiative.external_url == "https://tracker.example.com/Service/A%201"
 
 
 def test_the_file_must_have_the_mappings_columns():
