@@ -1,4 +1,5 @@
-# Slim production image: gunicorn serving the registry, static files by WhiteNoise.
+# Slim production image: gunicorn serving the registry (static files by WhiteNoise), and the
+# webhook worker from the same image.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,4 +21,7 @@ RUN pip install . \
 USER registry
 
 EXPOSE 8000
-CMD ["sh", "-c", "gunicorn portfolio.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --access-logfile -"]
+# The web process; the worker runs the same image with `python manage.py run_worker`.
+# Requests are logged as JSON by the app itself, so gunicorn keeps no access log. With
+# PROMETHEUS_MULTIPROC_DIR set, the metrics folder starts empty on every start.
+CMD ["sh", "-c", "if [ -n \"$PROMETHEUS_MULTIPROC_DIR\" ]; then rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\"; fi; exec gunicorn portfolio.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3}"]

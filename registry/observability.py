@@ -135,14 +135,20 @@ SYNC_ITEMS = Counter(
     "Items received by the sync API, by source and result (created, updated, unchanged, error).",
     ["source", "result"],
 )
+# The worker's own metrics, served by `run_worker` on WORKER_METRICS_PORT; kept out of the
+# web processes' registry, where they would only ever read zero.
+WORKER_REGISTRY = CollectorRegistry(auto_describe=True)
 DELIVERY_ATTEMPTS = Counter(
     "registry_webhook_delivery_attempts",
-    "Webhook delivery attempts made by this process's worker, by outcome.",
+    "Webhook delivery attempts made by this worker, by outcome.",
     ["outcome"],
+    registry=WORKER_REGISTRY,
 )
 DELIVERY_DURATION = Histogram(
     "registry_webhook_delivery_duration_seconds",
-    "Time a webhook receiver took to answer (or fail).",
+    "Time a webhook receiver took to answer (or fail), by outcome.",
+    ["outcome"],
+    registry=WORKER_REGISTRY,
 )
 
 

@@ -502,7 +502,6 @@ class Worker:
             DELIVERY_ATTEMPTS.labels(outcome="gave_up").inc()
             return
         outcome = post(delivery, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
-        DELIVERY_DURATION.observe(outcome.duration)
         recorded = record(claimed, outcome, worker_id=self.worker_id)
         if recorded is None:
             label = "lease_lost"
@@ -513,6 +512,7 @@ class Worker:
         else:
             label = "retry"
         DELIVERY_ATTEMPTS.labels(outcome=label).inc()
+        DELIVERY_DURATION.labels(outcome=label).observe(outcome.duration)
         logger.log(
             logging.INFO if outcome.ok else logging.WARNING,
             "webhook %s %s → %s",

@@ -37,6 +37,7 @@ import registry.api.urls
 from registry import lifecycle
 from registry.choices import ReviewStatus, Stage
 from registry.models import Initiative, Review
+from registry.observability import WORKER_REGISTRY
 from registry.sync import sync_batch
 from registry.webhooks import (
     ALL_EVENT_TYPES,
@@ -268,12 +269,21 @@ def test_a_rolled_back_change_emits_nothing(receiver, fast):
 @pytest.mark.django_db
 def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(fast):
     receiver = Receiver(lambda n, headers, body: 500 if n <= 2 else 204)
+
+    def attempts(outcome: str) -> float:
+        sample = "registry_webhook_delivery_attempts_total"
+        return WORKER_REGISTRY.get_sample_value(sample, {"outcome": outcome}) or 0.0
+
+    before = {outcome: attempts(outcome) for outcome in ("retry", "success")}
     try:
         subscribe(receiver.url)
         initiative = factories.InitiativeFactory()
         drain()
     finally:
         receiver.close()
+    # The worker's own metrics count each attempt by outcome.
+    assert attempts("retry") - before["retry"] == 2
+    assert attempts("success") - before["success"] == 1
 
     assert len(receiver.requests) == 3
     assert {headers["X-Registry-Delivery"] for headers, _ in receiver.requests} == {

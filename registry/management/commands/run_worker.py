@@ -36,7 +36,9 @@ class Command(BaseCommand):
         if settings.WORKER_METRICS_PORT:
             from prometheus_client import start_http_server
 
-            start_http_server(settings.WORKER_METRICS_PORT)
+            from registry.observability import WORKER_REGISTRY
+
+            start_http_server(settings.WORKER_METRICS_PORT, registry=WORKER_REGISTRY)
         signal.signal(signal.SIGTERM, worker.stop)
         signal.signal(signal.SIGINT, worker.stop)
         worker.run()
