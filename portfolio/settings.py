@@ -135,28 +135,95 @@ CACHES = {
 LOGIN_URL = "admin:login"
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "registry.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    # Ordering is part of each FilterSet (django-filter), so a bad value is a 400 too.
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("REGISTRY_PAGE_SIZE", default=50),
+    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests per token (or per session user): `<n>/<second|minute|hour|day>`; empty disables.
+REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
+# Writes to initiatives, goals and alignments must carry If-Match (else 428).
+REGISTRY_REQUIRE_IF_MATCH = env.bool("REGISTRY_REQUIRE_IF_MATCH", default=False)
+
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "registry.api.errors.RegistryExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "registry.api.errors.RegistryExceptionFormatter",
+    "ALLOWED_ERROR_STATUS_CODES": [
+        "400",
+        "401",
+        "403",
+        "404",
+        "405",
+        "406",
+        "409",
+        "412",
+        "415",
+        "428",
+        "429",
+        "500",
+    ],
+    "ERROR_SCHEMAS": {
+        "409": "registry.api.errors.ErrorResponse409Serializer",
+        "412": "registry.api.errors.ErrorResponse412Serializer",
+        "428": "registry.api.errors.ErrorResponse428Serializer",
+    },
 }
 
+_ERRORS = "drf_standardized_errors.openapi_serializers"
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI-CX Portfolio Registry API",
-    "DESCRIPTION": "Steer every AI initiative in customer experience against one CX vision.",
+    "DESCRIPTION": (
+        "Steer every AI initiative in customer experience against one CX vision.\n\n"
+        "**Authentication**: `Authorization: Token <secret>` (tokens are created in the admin "
+        "or with `manage.py create_token`), or the admin session.\n\n"
+        '**Errors** share one shape: `{"type": "validation_error" | "client_error" | '
+        '"server_error", "errors": [{"code", "detail", "attr"}]}`; `attr` names '
+        "the field or query parameter.\n\n"
+        "**Concurrency**: reads of initiatives, goals and alignments carry a strong `ETag` "
+        '(the row\'s version, e.g. `"7"`); send it back as `If-Match` on PUT, PATCH, DELETE '
+        "and transition. A stale one answers 412 and changes nothing."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ValidationErrorEnum": f"{_ERRORS}.ValidationErrorEnum.choices",
+        "ClientErrorEnum": f"{_ERRORS}.ClientErrorEnum.choices",
+        "ServerErrorEnum": f"{_ERRORS}.ServerErrorEnum.choices",
+        "ErrorCode401Enum": f"{_ERRORS}.ErrorCode401Enum.choices",
+        "ErrorCode403Enum": f"{_ERRORS}.ErrorCode403Enum.choices",
+        "ErrorCode404Enum": f"{_ERRORS}.ErrorCode404Enum.choices",
+        "ErrorCode405Enum": f"{_ERRORS}.ErrorCode405Enum.choices",
+        "ErrorCode406Enum": f"{_ERRORS}.ErrorCode406Enum.choices",
+        "ErrorCode415Enum": f"{_ERRORS}.ErrorCode415Enum.choices",
+        "ErrorCode429Enum": f"{_ERRORS}.ErrorCode429Enum.choices",
+        "ErrorCode500Enum": f"{_ERRORS}.ErrorCode500Enum.choices",
+        "ErrorCode412Enum": "registry.api.errors.ErrorCode412Enum.choices",
+        "ErrorCode428Enum": "registry.api.errors.ErrorCode428Enum.choices",
+        "StageEnum": "registry.choices.Stage",
+        "GateEnum": "registry.choices.Gate",
+        "VisionStatusEnum": "registry.choices.VisionStatus",
+        "ReviewStatusEnum": "registry.choices.ReviewStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
 
 # Production hardening; all switchable for a deployment behind a TLS-terminating proxy.
@@ -226,3 +293,6 @@ READYZ_REQUIRE_WORKER = env.bool("READYZ_REQUIRE_WORKER", default=True)
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Port on which `run_worker` serves its own metrics (delivery attempts); 0 = none.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+
+# Django 6 behaviour now: scheme-less URLs in forms are taken as https.
+FORMS_URLFIELD_ASSUME_HTTPS = True

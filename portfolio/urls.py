@@ -1,8 +1,10 @@
-"""URLs: the admin and the API."""
+"""URLs: the admin, the REST API v1, its OpenAPI schema and interactive docs."""
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import registry.api.admin  # noqa: F401  (registers the API token admin before the URLs are built)
 from registry import observability
 
 urlpatterns = [
@@ -12,4 +14,7 @@ urlpatterns = [
     path("metrics", observability.metrics, name="metrics"),
     path("admin/registry/import/", include("registry.import_urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("registry.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

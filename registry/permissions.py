@@ -29,3 +29,105 @@ def group_names(user: Any) -> frozenset[str]:
 
 def is_pmo(user: Any) -> bool:
     return bool(getattr(user, "is_superuser", False)) or PMO in group_names(user)
+
+
+def is_integration(user: Any) -> bool:
+    """An integration account (and nothing more): it acts only through its API token."""
+    return INTEGRATION in group_names(user) and not is_pmo(user)
+
+
+def can_read(user: Any, token: Any = None) -> bool:
+    """Any role reads the registry; an integration account only with its token."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if is_pmo(user):
+        return True
+    if is_integration(user) and token is None:
+        return False
+    return bool(group_names(user) & set(ROLE_GROUPS))
+
+
+def can_write_reference_data(user: Any, token: Any = None) -> bool:
+    """Visions, goals, measurements, organisation, systems, tags and reviews: PMO only."""
+    return is_pmo(user)
+
+
+def _token_owns_source(token: Any, source: str) -> bool:
+    token_source = getattr(token, "source", "")
+    return bool(token_source) and token_source == source
+
+
+def is_initiative_writer(user: Any, initiative: Any) -> bool:
+    """The initiative's owner, or an accountable/responsible member of its team."""
+    from registry.choices import WRITING_TEAM_ROLES
+    from registry.models import Person, TeamRole
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if initiative.owner_id is not None:
+        if "owner" in initiative._state.fields_cache:
+            owner = initiative.owner
+            if owner is not None and owner.user_id == user.pk:
+                return True
+        elif Person.objects.filter(pk=initiative.owner_id, user=user).exists():
+            return True
+    return TeamRole.objects.filter(
+        initiative=initiative, person__user=user, role__in=WRITING_TEAM_ROLES
+    ).exists()
+
+
+def can_change_initiative(user: Any, initiative: Any, token: Any = None) -> bool:
+    """Edit, move through the lifecycle, align, staff and link one initiative.
+
+    PMO: any. Integration: only initiatives of its token's source. Contributor: those they
+    own or are accountable/responsible for. Viewer: none.
+    """
+    if is_pmo(user):
+        return True
+    if is_integration(user):
+        return token is not None and _token_owns_source(token, initiative.source)
+    if CONTRIBUTOR in group_names(user):
+        return is_initiative_writer(user, initiative)
+    return False
+
+
+def can_create_initiative(user: Any, *, source: str = "", token: Any = None) -> bool:
+    """PMO registers initiatives; an integration only those of its own source."""
+    if is_pmo(user):
+        return True
+    if is_integration(user):
+        return token is not None and _token_owns_source(token, source)
+    return False
+
+
+def can_archive_initiative(user: Any, initiative: Any, token: Any = None) -> bool:
+    """Archiving takes an initiative out of the portfolio: PMO, or the syncing integration."""
+    if is_pmo(user):
+        return True
+    if is_integration(user):
+        return token is not None and _token_owns_source(token, initiative.source)
+    return False
+
+
+def can_write_note(user: Any, note: Any, token: Any = None) -> bool:
+    """Notes on an initiative follow the initiative; on goals and reviews, PMO only.
+
+    An existing note is edited by the PMO or by its author while they may still write to
+    its initiative.
+    """
+    if is_pmo(user):
+        return True
+    if note.initiative_id is None:
+        return False
+    if note.pk is not None and note.author_id != getattr(user, "pk", None):
+        return False
+    return can_change_initiative(user, note.initiative, token)
+
+
+def can_change_any_initiative(user: Any, token: Any = None) -> bool:
+    """Whether the role writes initiatives at all (which ones is `can_change_initiative`)."""
+    if is_pmo(user):
+        return True
+    if is_integration(user):
+        return token is not None
+    return CONTRIBUTOR in group_names(user)

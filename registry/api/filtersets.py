@@ -1,0 +1,665 @@
+"""FilterSets of the v1 API.
+
+Every filter is strict: an unknown choice, a malformed date or quarter, a non-numeric id
+or an unknown natural key is a 400 whose `attr` names the parameter — never ignored.
+Related objects are filtered by natural key (`department=service`) and, NetBox-style, by id
+where that is what tools hold (`department_id=3`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import django_filters as filters
+from django import forms
+from django.contrib.postgres.search import SearchQuery
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from pghistory.models import Events
+
+from registry import choices
+from registry.models import (
+    Alignment,
+    Department,
+    Dependency,
+    Goal,
+    Initiative,
+    Measurement,
+    Note,
+    Person,
+    Review,
+    ReviewDecision,
+    StageChange,
+    System,
+    Tag,
+    TeamRole,
+    Vision,
+    quarter_bounds,
+)
+from registry.permissions import is_pmo
+
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+FALSE_VALUES = frozenset({"false", "0", "no", "off"})
+
+
+# --- strict form fields -----------------------------------------------------------------------
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no); anything else is an error, not "no filter"."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise forms.ValidationError(
+            _("'%(value)s' is not a boolean; use true or false."),
+            code="invalid",
+            params={"value": value},
+        )
+
+
+class QuarterField(forms.CharField):
+    """A quarter such as 2026-Q4."""
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value).strip().upper()
+        if value:
+            try:
+                quarter_bounds(value)
+            except ValueError:
+                raise forms.ValidationError(
+                    _("'%(value)s' is not a quarter like 2026-Q4."),
+                    code="invalid",
+                    params={"value": value},
+                ) from None
+        return value
+
+
+class SinceField(forms.Field):
+    """An ISO 8601 date-time, or a date (meaning its midnight in the server's time zone)."""
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().replace(" ", "+")  # an unescaped `+` arrives as a space
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError(
+                _("'%(value)s' is not an ISO 8601 date or date-time."),
+                code="invalid",
+                params={"value": value},
+            ) from None
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment
+
+
+class NaturalKeyModelChoiceField(forms.ModelChoiceField):
+    """An object by id (digits) or natural key (case-insensitive)."""
+
+    def __init__(self, *args: Any, natural_key: str, **kwargs: Any) -> None:
+        self.natural_key = natural_key
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        lookup = {"pk": int(text)} if text.isdigit() else {f"{self.natural_key}__iexact": text}
+        try:
+            return self.queryset.get(**lookup)
+        except (self.queryset.model.DoesNotExist, self.queryset.model.MultipleObjectsReturned):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": text},
+            ) from None
+
+
+# --- filters over those fields --------------------------------------------------------------
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class QuarterFilter(filters.CharFilter):
+    field_class = QuarterField
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class SinceFilter(filters.Filter):
+    field_class = SinceField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NaturalKeyChoiceFilter(filters.ModelChoiceFilter):
+    """By id or natural key (e.g. a person by e-mail or id)."""
+
+    field_class = NaturalKeyModelChoiceField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class KeyChoiceFilter(filters.ModelChoiceFilter):
+    """By natural key (slug, code, key, name)."""
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdChoiceFilter(filters.ModelChoiceFilter):
+    """By numeric id; anything else is a 400."""
+
+
+def _unknown(what: str) -> dict[str, str]:
+    return {"invalid_choice": _("No %(what)s '%%(value)s'.") % {"what": what}}
+
+
+def by_slug(queryset: QuerySet, what: str, **kwargs: Any) -> filters.ModelChoiceFilter:
+    return KeyChoiceFilter(
+        queryset=queryset, to_field_name="slug", error_messages=_unknown(what), **kwargs
+    )
+
+
+def by_id(queryset: QuerySet, what: str, **kwargs: Any) -> filters.ModelChoiceFilter:
+    return IdChoiceFilter(queryset=queryset, error_messages=_unknown(what), **kwargs)
+
+
+def visible_initiatives(request: Any) -> QuerySet:
+    return Initiative.objects.visible_to(getattr(request, "user", None))
+
+
+def by_initiative_key(**kwargs: Any) -> filters.ModelChoiceFilter:
+    return KeyChoiceFilter(
+        queryset=visible_initiatives,
+        to_field_name="key",
+        error_messages=_unknown(str(_("initiative with key"))),
+        **kwargs,
+    )
+
+
+def by_goal_code(**kwargs: Any) -> filters.ModelChoiceFilter:
+    return KeyChoiceFilter(
+        queryset=Goal.objects.all(),
+        to_field_name="code",
+        error_messages=_unknown(str(_("goal with code"))),
+        **kwargs,
+    )
+
+
+def by_person(**kwargs: Any) -> NaturalKeyChoiceFilter:
+    return NaturalKeyChoiceFilter(
+        queryset=Person.objects.all(),
+        natural_key="email",
+        error_messages=_unknown(str(_("person with e-mail or id"))),
+        **kwargs,
+    )
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """django-filter's ordering (unknown fields are a 400) with a stable tie-breaker."""
+
+    def __init__(self, *args: Any, tie_breaker: str = "pk", **kwargs: Any) -> None:
+        self.tie_breaker = tie_breaker
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value in ([], (), {}, "", None):
+            return qs
+        ordering = [self.get_ordering_value(param) for param in value]
+        return qs.order_by(*ordering, self.tie_breaker)
+
+
+# --- initiatives ----------------------------------------------------------------------------
+
+
+class InitiativeFilterSet(filters.FilterSet):
+    """The initiative filters of DESIGN §3. Archived initiatives are left out unless
+    `archived=true` (only them) or `include_archived=true` (both) is given — or an
+    `updated_since` feed is asked for, where they appear as tombstones (`archived_at` set).
+    """
+
+    stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices, help_text=_("Repeatable."))
+    kind = filters.MultipleChoiceFilter(choices=choices.Kind.choices, help_text=_("Repeatable."))
+    department = by_slug(
+        Department.objects.all(),
+        str(_("department with slug")),
+        method="filter_department",
+        help_text=_("Lead or participating department, by slug."),
+    )
+    department_id = by_id(
+        Department.objects.all(), str(_("department with id")), method="filter_department"
+    )
+    owner = by_person(field_name="owner", help_text=_("The owner's e-mail or id."))
+    goal = by_goal_code(
+        method="filter_goal", help_text=_("Aligned to this goal (code), at any strength.")
+    )
+    vision = by_id(
+        Vision.objects.all(),
+        str(_("vision with id")),
+        method="filter_vision",
+        help_text=_("Aligned to a goal of this vision (id)."),
+    )
+    theme = filters.CharFilter(
+        method="filter_theme", help_text=_("Aligned to a goal of this theme.")
+    )
+    alignment = filters.MultipleChoiceFilter(
+        field_name="alignment_level",
+        choices=choices.AlignmentLevel.choices,
+        help_text=_("Derived alignment level to the active vision. Repeatable."),
+    )
+    aligned = StrictBooleanFilter(
+        method="filter_aligned",
+        help_text=_("true: aligned to a goal of the active vision; false: aligned to none."),
+    )
+    risk_tier = filters.MultipleChoiceFilter(choices=choices.RiskTier.choices)
+    touchpoint = filters.ChoiceFilter(
+        choices=choices.Touchpoint.choices, method="filter_touchpoint"
+    )
+    journey_stage = filters.ChoiceFilter(
+        choices=choices.JourneyStage.choices, method="filter_journey_stage"
+    )
+    interaction_mode = filters.ChoiceFilter(choices=choices.InteractionMode.choices)
+    autonomy = filters.MultipleChoiceFilter(choices=choices.Autonomy.choices)
+    tag = KeyChoiceFilter(
+        queryset=Tag.objects.all(),
+        to_field_name="name",
+        field_name="tags",
+        error_messages=_unknown(str(_("tag named"))),
+    )
+    q = filters.CharFilter(
+        method="filter_q",
+        help_text=_(
+            'Full-text search (web search syntax: words, "phrases", -exclusions) over key, '
+            "name, summary, hypothesis and learnings; an exact key also matches."
+        ),
+    )
+    active_in = QuarterFilter(
+        method="filter_active_in",
+        help_text=_("Quarter such as 2026-Q4: start/end dates overlap it (open ends count)."),
+    )
+    updated_since = SinceFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=_(
+            "ISO date or date-time. Switches to cursor pagination ordered by (updated_at, id) "
+            "and includes archived initiatives as tombstones."
+        ),
+    )
+    archived = StrictBooleanFilter(
+        method="filter_archived", help_text=_("Default false: archived ones are left out.")
+    )
+    include_archived = StrictBooleanFilter(
+        method="filter_passthrough", help_text=_("true: live and archived together.")
+    )
+    source = filters.CharFilter(help_text=_("The sync source, e.g. jira."))
+    external_id = filters.CharFilter()
+    system = by_slug(System.objects.all(), str(_("system with slug")), field_name="systems")
+    segment = filters.CharFilter(method="filter_segment", help_text=_("A customer segment."))
+    depends_on = by_initiative_key(
+        method="filter_depends_on", help_text=_("Initiatives that need this one (key).")
+    )
+    confidential = StrictBooleanFilter()
+    ordering = OrderingFilter(
+        fields=(
+            ("key", "key"),
+            ("name", "name"),
+            ("stage_rank", "stage"),
+            ("updated_at", "updated_at"),
+            ("target_date", "target_date"),
+            ("budget_planned", "budget"),
+        ),
+        tie_breaker="key",
+        help_text=_("key, name, stage (lifecycle order), updated_at, target_date, budget; "),
+    )
+
+    class Meta:
+        model = Initiative
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        wants_archived = data.get("archived") is not None or data.get("include_archived")
+        if not wants_archived and data.get("updated_since") is None:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return super().filter_queryset(queryset)
+
+    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(archived_at__isnull=not value)
+
+    def filter_department(self, queryset: QuerySet, name: str, value: Department) -> QuerySet:
+        participating = Initiative.departments.through.objects.filter(
+            initiative_id=OuterRef("pk"), department=value
+        )
+        return queryset.filter(Q(lead_department=value) | Exists(participating))
+
+    def filter_goal(self, queryset: QuerySet, name: str, value: Goal) -> QuerySet:
+        return queryset.filter(
+            Exists(Alignment.objects.filter(initiative=OuterRef("pk"), goal=value))
+        )
+
+    def filter_vision(self, queryset: QuerySet, name: str, value: Vision) -> QuerySet:
+        return queryset.filter(
+            Exists(Alignment.objects.filter(initiative=OuterRef("pk"), goal__vision=value))
+        )
+
+    def filter_theme(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Exists(Alignment.objects.filter(initiative=OuterRef("pk"), goal__theme__iexact=value))
+        )
+
+    def filter_aligned(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return (
+            queryset.filter(alignment_strength__gt=0)
+            if value
+            else queryset.filter(alignment_strength=0)
+        )
+
+    def filter_touchpoint(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(touchpoints__contains=[value])
+
+    def filter_journey_stage(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(journey_stages__contains=[value])
+
+    def filter_segment(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(customer_segments__contains=[value])
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        query = SearchQuery(value, search_type="websearch", config="english")
+        return queryset.filter(Q(search_vector=query) | Q(key__iexact=value.strip()))
+
+    def filter_active_in(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.active_in(value)
+
+    def filter_depends_on(self, queryset: QuerySet, name: str, value: Initiative) -> QuerySet:
+        return queryset.filter(
+            Exists(Dependency.objects.filter(from_initiative=OuterRef("pk"), to_initiative=value))
+        )
+
+
+# --- strategy and organisation --------------------------------------------------------------
+
+
+class VisionFilterSet(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=choices.VisionStatus.choices)
+    ordering = OrderingFilter(fields=("horizon_start", "title", "updated_at"))
+
+    class Meta:
+        model = Vision
+        fields: list[str] = []
+
+
+class GoalFilterSet(filters.FilterSet):
+    vision = by_id(Vision.objects.all(), str(_("vision with id")))
+    theme = filters.CharFilter(lookup_expr="iexact")
+    metric = filters.MultipleChoiceFilter(choices=choices.Metric.choices)
+    direction = filters.ChoiceFilter(choices=choices.Direction.choices)
+    owner = by_person(field_name="owner")
+    parent = by_goal_code(field_name="parent")
+    active_vision = StrictBooleanFilter(
+        method="filter_active_vision", help_text=_("true: goals of the active vision only.")
+    )
+    archived = StrictBooleanFilter(
+        method="filter_archived", help_text=_("Default false: archived goals are left out.")
+    )
+    updated_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    ordering = OrderingFilter(
+        fields=("code", "title", "weight", "target_date", "updated_at", "progress"),
+        tie_breaker="code",
+    )
+
+    class Meta:
+        model = Goal
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.form.cleaned_data.get("archived") is None:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return super().filter_queryset(queryset)
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(archived_at__isnull=not value)
+
+    def filter_active_vision(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        active = Q(vision__status=choices.VisionStatus.ACTIVE)
+        return queryset.filter(active) if value else queryset.exclude(active)
+
+
+class MeasurementFilterSet(filters.FilterSet):
+    goal = by_goal_code()
+    observed_from = filters.DateFilter(field_name="observed_on", lookup_expr="gte")
+    observed_to = filters.DateFilter(field_name="observed_on", lookup_expr="lte")
+    source = filters.CharFilter(lookup_expr="iexact")
+    ordering = OrderingFilter(fields=("observed_on", "value", "created_at"))
+
+    class Meta:
+        model = Measurement
+        fields: list[str] = []
+
+
+class DepartmentFilterSet(filters.FilterSet):
+    function = filters.MultipleChoiceFilter(choices=choices.DepartmentFunction.choices)
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
+    ordering = OrderingFilter(fields=("name", "slug"))
+
+    class Meta:
+        model = Department
+        fields: list[str] = []
+
+
+class PersonFilterSet(filters.FilterSet):
+    department = by_slug(Department.objects.all(), str(_("department with slug")))
+    department_id = by_id(
+        Department.objects.all(), str(_("department with id")), field_name="department"
+    )
+    email = filters.CharFilter(lookup_expr="iexact")
+    has_login = StrictBooleanFilter(field_name="user", lookup_expr="isnull", exclude=True)
+    q = filters.CharFilter(method="filter_q", help_text=_("Part of the name or e-mail."))
+    ordering = OrderingFilter(fields=("name", "email"))
+
+    class Meta:
+        model = Person
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
+
+
+class SystemFilterSet(filters.FilterSet):
+    category = filters.MultipleChoiceFilter(choices=choices.SystemCategory.choices)
+    owner_department = by_slug(Department.objects.all(), str(_("department with slug")))
+    vendor = filters.CharFilter(lookup_expr="iexact")
+    contains_personal_data = StrictBooleanFilter()
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
+    ordering = OrderingFilter(fields=("name", "slug", "category"))
+
+    class Meta:
+        model = System
+        fields: list[str] = []
+
+
+class TagFilterSet(filters.FilterSet):
+    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
+    ordering = OrderingFilter(fields=("name",))
+
+    class Meta:
+        model = Tag
+        fields: list[str] = []
+
+
+# --- the parts of an initiative -------------------------------------------------------------
+
+
+class AlignmentFilterSet(filters.FilterSet):
+    initiative = by_initiative_key()
+    goal = by_goal_code()
+    vision = by_id(Vision.objects.all(), str(_("vision with id")), field_name="goal__vision")
+    strength = filters.MultipleChoiceFilter(choices=choices.AlignmentStrength.choices)
+    is_primary = StrictBooleanFilter()
+    updated_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    ordering = OrderingFilter(fields=("updated_at", "strength", "created_at"))
+
+    class Meta:
+        model = Alignment
+        fields: list[str] = []
+
+
+class TeamRoleFilterSet(filters.FilterSet):
+    initiative = by_initiative_key()
+    person = by_person()
+    role = filters.MultipleChoiceFilter(choices=choices.TeamRoleKind.choices)
+    ordering = OrderingFilter(fields=("role",))
+
+    class Meta:
+        model = TeamRole
+        fields: list[str] = []
+
+
+class DependencyFilterSet(filters.FilterSet):
+    initiative = by_initiative_key(field_name="from_initiative", help_text=_("The needing one."))
+    depends_on = by_initiative_key(field_name="to_initiative", help_text=_("The needed one."))
+    ordering = OrderingFilter(fields=("created_at",))
+
+    class Meta:
+        model = Dependency
+        fields: list[str] = []
+
+
+class NoteFilterSet(filters.FilterSet):
+    initiative = by_initiative_key()
+    goal = by_goal_code()
+    review = by_id(Review.objects.all(), str(_("review with id")))
+    kind = filters.MultipleChoiceFilter(choices=choices.NoteKind.choices)
+    author = filters.CharFilter(field_name="author__username")
+    since = SinceFilter(field_name="at", lookup_expr="gte")
+    ordering = OrderingFilter(fields=("at",))
+
+    class Meta:
+        model = Note
+        fields: list[str] = []
+
+
+class StageChangeFilterSet(filters.FilterSet):
+    initiative = by_initiative_key()
+    from_stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices)
+    to_stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices)
+    since = SinceFilter(field_name="at", lookup_expr="gte")
+    until = SinceFilter(field_name="at", lookup_expr="lt")
+    ordering = OrderingFilter(fields=("at",))
+
+    class Meta:
+        model = StageChange
+        fields: list[str] = []
+
+
+class ReviewFilterSet(filters.FilterSet):
+    vision = by_id(Vision.objects.all(), str(_("vision with id")))
+    period = QuarterFilter()
+    status = filters.ChoiceFilter(choices=choices.ReviewStatus.choices)
+    ordering = OrderingFilter(fields=("period", "held_on"))
+
+    class Meta:
+        model = Review
+        fields: list[str] = []
+
+
+class ReviewDecisionFilterSet(filters.FilterSet):
+    review = by_id(Review.objects.all(), str(_("review with id")))
+    initiative = by_initiative_key()
+    decision = filters.MultipleChoiceFilter(choices=choices.Decision.choices)
+    ordering = OrderingFilter(fields=("decided_at",))
+
+    class Meta:
+        model = ReviewDecision
+        fields: list[str] = []
+
+
+# --- the change feed ------------------------------------------------------------------------
+
+
+def _tracked_object_types() -> list[tuple[str, str]]:
+    from django.apps import apps
+
+    labels = sorted(
+        {
+            model.pgh_tracked_model._meta.label
+            for model in apps.get_app_config("registry").get_models()
+            if hasattr(model, "pgh_tracked_model")
+        }
+    )
+    return [(label.split(".", 1)[1].lower(), label) for label in labels]
+
+
+class ChangeFilterSet(filters.FilterSet):
+    """Filters of the audit feed: what changed, who changed it, through which channel, when."""
+
+    object_type = filters.MultipleChoiceFilter(
+        choices=lambda: [(value, value) for value, _label in _tracked_object_types()],
+        method="filter_object_type",
+        help_text=_("initiative, goal, alignment, teamrole, … Repeatable."),
+    )
+    object_id = filters.CharFilter(field_name="pgh_obj_id")
+    initiative = by_initiative_key(
+        method="filter_initiative",
+        help_text=_("Changes of this initiative and of its alignments, team and links."),
+    )
+    actor = filters.CharFilter(
+        field_name="pgh_context__actor", help_text=_("A username or a token's name.")
+    )
+    channel = filters.ChoiceFilter(
+        choices=choices.Channel.choices, field_name="pgh_context__channel"
+    )
+    label = filters.CharFilter(field_name="pgh_label")
+    since = SinceFilter(field_name="pgh_created_at", lookup_expr="gte")
+    until = SinceFilter(field_name="pgh_created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Events
+        fields: list[str] = []
+
+    def filter_object_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        labels = dict(_tracked_object_types())
+        return queryset.filter(pgh_obj_model__in=[labels[v] for v in value])
+
+    def filter_initiative(self, queryset: QuerySet, name: str, value: Initiative) -> QuerySet:
+        return queryset.references(value)
+
+
+# Keys of event data that point at an initiative (alignments, team roles, links, decisions).
+INITIATIVE_REFERENCES = ("initiative_id", "from_initiative_id", "to_initiative_id")
+
+
+def _data_key(key: str) -> Coalesce:
+    return Coalesce(KeyTextTransform(key, "pgh_data"), Value(""), output_field=TextField())
+
+
+def events_visible_to(queryset: QuerySet, user: Any) -> QuerySet:
+    """Hide events of confidential initiatives (and of their parts) from those who may not
+    see them, exactly as `Initiative.objects.visible_to` hides the initiatives.
+    """
+    if is_pmo(user):
+        return queryset
+    hidden = (
+        Initiative.objects.filter(confidential=True)
+        .exclude(pk__in=Initiative.objects.visible_to(user).values("pk"))
+        .annotate(pk_text=Cast("pk", TextField()))
+        .values("pk_text")
+    )
+    condition = Q(pgh_obj_model=Initiative._meta.label, pgh_obj_id__in=hidden)
+    for key in INITIATIVE_REFERENCES:
+        condition |= Q(**{f"_hide_{key}__in": hidden})
+    aliases = {f"_hide_{key}": _data_key(key) for key in INITIATIVE_REFERENCES}
+    return queryset.alias(**aliases).exclude(condition)

@@ -1,0 +1,36 @@
+"""Routes of the v1 API: plural kebab-case prefixes, one router."""
+
+from rest_framework.routers import APIRootView, DefaultRouter
+
+from registry.api import views
+from registry.api.permissions import ReadOnly
+
+app_name = "api"
+
+
+class RootView(APIRootView):
+    """The index of the v1 resources."""
+
+    permission_classes = [ReadOnly]
+
+
+router = DefaultRouter()
+router.APIRootView = RootView
+router.register("visions", views.VisionViewSet, basename="vision")
+router.register("goals", views.GoalViewSet, basename="goal")
+router.register("measurements", views.MeasurementViewSet, basename="measurement")
+router.register("departments", views.DepartmentViewSet, basename="department")
+router.register("people", views.PersonViewSet, basename="person")
+router.register("systems", views.SystemViewSet, basename="system")
+router.register("tags", views.TagViewSet, basename="tag")
+router.register("initiatives", views.InitiativeViewSet, basename="initiative")
+router.register("alignments", views.AlignmentViewSet, basename="alignment")
+router.register("team-roles", views.TeamRoleViewSet, basename="teamrole")
+router.register("dependencies", views.DependencyViewSet, basename="dependency")
+router.register("notes", views.NoteViewSet, basename="note")
+router.register("stage-changes", views.StageChangeViewSet, basename="stagechange")
+router.register("reviews", views.ReviewViewSet, basename="review")
+router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
+router.register("changes", views.ChangeViewSet, basename="change")
+
+urlpatterns = router.urls
