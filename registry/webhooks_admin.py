@@ -57,7 +57,6 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_select_related = ["department", "goal"]
     search_fields = ["name", "url"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
-    autocomplete_fields: list[str] = []
     actions = ["send_ping"]
     fieldsets = [
         (None, {"fields": ["name", "url", "events", "is_active"]}),
@@ -93,19 +92,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         parts = []
         if obj.source:
             parts.append(f"source={obj.source}")
-        if obj.department_id:
+        if obj.department is not None:
             parts.append(f"department={obj.department.slug}")
-        if obj.goal_id:
+        if obj.goal is not None:
             parts.append(f"goal={obj.goal.code}")
         return ", ".join(parts) or "—"
 
     @admin.display(description=_("pending"), ordering="pending")
     def pending_count(self, obj: WebhookSubscription) -> int:
-        return obj.pending
+        return getattr(obj, "pending", 0)
 
     @admin.display(description=_("gave up"), ordering="failed")
     def failed_count(self, obj: WebhookSubscription) -> int:
-        return obj.failed
+        return getattr(obj, "failed", 0)
 
     def save_model(self, request: HttpRequest, obj: WebhookSubscription, form, change) -> None:
         if not change and request.user.is_authenticated:
@@ -151,7 +150,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["subscription", "event"]
     search_fields = ["=id", "ordering_key", "last_error"]
     actions = ["redeliver"]
-    fields = [
+    fields = readonly_fields = (
         "id",
         "subscription",
         "event_type",
@@ -168,8 +167,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "pretty_body",
         "pretty_attempt_log",
-    ]
-    readonly_fields = fields
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

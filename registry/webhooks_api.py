@@ -159,7 +159,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     permission_classes = [PMOOnly]
     filterset_fields = ["is_active"]
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "deliveries":
             return WebhookDeliverySerializer
         if self.action == "redeliver":
@@ -167,14 +167,14 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
         return super().get_serializer_class()
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.save()
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+        created = serializer.save()
+        serializer.instance = self.get_queryset().get(pk=created.pk)
         # The one answer that shows the secret (besides rotate-secret).
         serializer.instance._reveal_secret = True
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.save()
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+        updated = serializer.save()
+        serializer.instance = self.get_queryset().get(pk=updated.pk)
 
     def delivery_queryset(self, subscription: WebhookSubscription) -> QuerySet:
         deliveries = subscription.deliveries.order_by("-created_at", "-event_id")

@@ -223,7 +223,7 @@ def claim(
 
     Times are the application's clock (`now`), like the `next_attempt_at` it compares with.
     """
-    params = {
+    params: dict[str, Any] = {
         "limit": limit,
         "lease": lease_seconds,
         "worker": worker_id,
