@@ -31,8 +31,11 @@ migrate: setup
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
+# The webhook worker runs beside the web server and stops with it.
 run: demo
 	@echo "Admin: http://$(HOST):$(PORT)/admin/  API: http://$(HOST):$(PORT)/api/v1/  Docs: http://$(HOST):$(PORT)/api/docs/"
+	$(BIN)/python manage.py run_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup

@@ -294,5 +294,3 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Port on which `run_worker` serves its own metrics (delivery attempts); 0 = none.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
-# Django 6 behaviour now: scheme-less URLs in forms are taken as https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
