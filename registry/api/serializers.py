@@ -277,6 +277,8 @@ class VisionSerializer(serializers.ModelSerializer):
             *TIMESTAMPS,
         ]
         read_only_fields = ["id", *TIMESTAMPS]
+        # "One active vision" answers 409 with the constraint's message.
+        extra_kwargs = {"status": {"validators": []}}
 
 
 class GoalSerializer(serializers.ModelSerializer):
@@ -492,7 +494,12 @@ class InitiativeSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices.Gate.choices)))
     def get_gate_gaps(self, obj: Initiative) -> list[str]:
-        return lifecycle.gate_gaps(obj)
+        # The primary-alignment evidence comes from the `with_primary_goal` annotation, so a
+        # list does not run one query per initiative.
+        has_primary = None
+        if hasattr(obj, "primary_goal_id"):
+            has_primary = obj.primary_goal_id is not None
+        return lifecycle.gate_gaps(obj, has_primary_alignment=has_primary)
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("external_id") == "":
@@ -735,13 +742,7 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
             "decided_by",
         ]
         read_only_fields = ["id", "snapshot", "decided_at", "decided_by"]
-        validators = [
-            UniqueTogetherValidator(
-                queryset=ReviewDecision.objects.all(),
-                fields=("review", "initiative"),
-                message=_("This review already has a decision on this initiative."),
-            )
-        ]
+        validators: list = []  # a second decision on the same initiative replaces the first
 
     def validate_review(self, review: Review) -> Review:
         if review.is_closed:
