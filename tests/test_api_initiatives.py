@@ -490,7 +490,7 @@ def test_archived_goal_cannot_be_aligned(portfolio, pmo):
     assert error_attrs(response) == ["goal"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_aligned_initiative_keeps_one_primary():
     """The deferred "one primary" rule fires at commit; the API answers 400, not 500."""
     portfolio = make_portfolio()
