@@ -186,7 +186,7 @@ class VisionViewSet(RegistryViewSet):
 class GoalViewSet(RegistryViewSet):
     """Measurable CX goals, addressed by code, with current value and progress.
 
-    Goals are archived by the PMO in the admin, never deleted through the API.
+    Never deleted through the API (alignments and measurements hang on them).
     """
 
     queryset = Goal.objects.with_progress().select_related("vision", "parent", "owner")
