@@ -53,7 +53,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         editable = ["name", "user", "source", "expires_at"]
         return editable if obj is None else [*editable, *self.readonly_fields]
 
@@ -107,6 +107,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
         initial.setdefault("expires_at", timezone.now() + datetime.timedelta(days=365))
         return initial

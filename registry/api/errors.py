@@ -195,7 +195,7 @@ class Error409Serializer(serializers.Serializer):
 
 class ErrorResponse409Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error409Serializer(many=True)
+    errors = Error409Serializer(many=True)  # type: ignore[assignment]
 
 
 class Error412Serializer(serializers.Serializer):
@@ -206,7 +206,7 @@ class Error412Serializer(serializers.Serializer):
 
 class ErrorResponse412Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error412Serializer(many=True)
+    errors = Error412Serializer(many=True)  # type: ignore[assignment]
 
 
 class Error428Serializer(serializers.Serializer):
@@ -217,4 +217,4 @@ class Error428Serializer(serializers.Serializer):
 
 class ErrorResponse428Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error428Serializer(many=True)
+    errors = Error428Serializer(many=True)  # type: ignore[assignment]

@@ -38,19 +38,20 @@ class NaturalKeyRelatedField(serializers.RelatedField):
         self.brief_serializer = brief_serializer
         self.allow_id = allow_id
         self.case_insensitive = case_insensitive
-        self.queryset_factory = queryset if callable(queryset) else None
-        if self.queryset_factory is not None:
-            queryset = None
+        self.queryset_factory = None if isinstance(queryset, QuerySet) else queryset
+        static = queryset if isinstance(queryset, QuerySet) else None
         if kwargs.get("read_only"):
-            queryset = None
-        elif queryset is None and self.queryset_factory is None:
+            static = None
+        elif static is None and self.queryset_factory is None:
             raise ValueError("A writable NaturalKeyRelatedField needs a queryset.")
-        super().__init__(queryset=queryset, **kwargs)
+        super().__init__(queryset=static, **kwargs)
 
     def get_queryset(self) -> QuerySet:
         if self.queryset_factory is not None:
             return self.queryset_factory(self.context.get("request"))
-        return super().get_queryset()
+        queryset = super().get_queryset()
+        assert queryset is not None, "read-only fields are never asked for their queryset"
+        return queryset
 
     def _names(self) -> tuple[str, str]:
         model = self.get_queryset().model
@@ -86,7 +87,7 @@ class NaturalKeyRelatedField(serializers.RelatedField):
             )
         raise AssertionError("unreachable")
 
-    def to_representation(self, value: Model) -> Any:
+    def to_representation(self, value: Any) -> Any:
         return self.brief_serializer(value, context=self.context).data
 
     def get_choices(self, cutoff: int | None = None) -> dict:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from pghistory.models import Events
+from pghistory.models import Events, EventsQuerySet
 
 from registry import choices
 from registry.models import (
@@ -30,6 +30,7 @@ from registry.models import (
     Dependency,
     Goal,
     Initiative,
+    InitiativeQuerySet,
     Measurement,
     Note,
     Person,
@@ -73,7 +74,7 @@ class QuarterField(forms.CharField):
     """A quarter such as 2026-Q4."""
 
     def to_python(self, value: Any) -> str:
-        value = super().to_python(value).strip().upper()
+        value = (super().to_python(value) or "").strip().upper()
         if value:
             try:
                 quarter_bounds(value)
@@ -117,10 +118,14 @@ class NaturalKeyModelChoiceField(forms.ModelChoiceField):
         if value in self.empty_values:
             return None
         text = str(value).strip()
-        lookup = {"pk": int(text)} if text.isdigit() else {f"{self.natural_key}__iexact": text}
+        lookup: dict[str, Any] = (
+            {"pk": int(text)} if text.isdigit() else {f"{self.natural_key}__iexact": text}
+        )
+        queryset = self.queryset
+        assert queryset is not None
         try:
-            return self.queryset.get(**lookup)
-        except (self.queryset.model.DoesNotExist, self.queryset.model.MultipleObjectsReturned):
+            return queryset.get(**lookup)
+        except (queryset.model.DoesNotExist, queryset.model.MultipleObjectsReturned):
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"],
                 code="invalid_choice",
@@ -381,7 +386,9 @@ class InitiativeFilterSet(filters.FilterSet):
         query = SearchQuery(value, search_type="websearch", config="english")
         return queryset.filter(Q(search_vector=query) | Q(key__iexact=value.strip()))
 
-    def filter_active_in(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+    def filter_active_in(
+        self, queryset: InitiativeQuerySet, name: str, value: str
+    ) -> InitiativeQuerySet:
         return queryset.active_in(value)
 
     def filter_depends_on(self, queryset: QuerySet, name: str, value: Initiative) -> QuerySet:
@@ -634,7 +641,9 @@ class ChangeFilterSet(filters.FilterSet):
         labels = dict(_tracked_object_types())
         return queryset.filter(pgh_obj_model__in=[labels[v] for v in value])
 
-    def filter_initiative(self, queryset: QuerySet, name: str, value: Initiative) -> QuerySet:
+    def filter_initiative(
+        self, queryset: EventsQuerySet, name: str, value: Initiative
+    ) -> EventsQuerySet:
         return queryset.references(value)
 
 

@@ -98,14 +98,12 @@ class InitiativePagination(pagination.BasePagination):
     ) -> list | None:
         use_cursor = any(request.query_params.get(p) for p in self.feed_params)
         self.active = self.cursor if use_cursor else self.pages
-        return self.active.paginate_queryset(queryset, request, view)
+        page = self.active.paginate_queryset(queryset, request, view)
+        self.display_page_controls = bool(getattr(self.active, "display_page_controls", False))
+        return page
 
     def get_paginated_response(self, data: Any) -> Response:
         return self.active.get_paginated_response(data)
-
-    @property
-    def display_page_controls(self) -> bool:
-        return bool(getattr(self.active, "display_page_controls", False))
 
     def to_html(self) -> str:
         return self.active.to_html()

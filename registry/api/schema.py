@@ -21,13 +21,13 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     """
 
     def _versioned_write(self) -> bool:
-        actions = getattr(self.view, "if_match_actions", frozenset())
+        actions: frozenset[str] = getattr(self.view, "if_match_actions", frozenset())
         return bool(getattr(self.view, "versioned", False)) and (
             getattr(self.view, "action", None) in actions
         )
 
     def _versioned_read_or_write(self) -> bool:
-        actions = getattr(self.view, "etag_actions", frozenset())
+        actions: frozenset[str] = getattr(self.view, "etag_actions", frozenset())
         return bool(getattr(self.view, "versioned", False)) and (
             getattr(self.view, "action", None) in actions
         )

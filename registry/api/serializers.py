@@ -278,7 +278,7 @@ class VisionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", *TIMESTAMPS]
         # "One active vision" answers 409 with the constraint's message.
-        extra_kwargs = {"status": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"status": {"validators": []}}
 
 
 class GoalSerializer(serializers.ModelSerializer):
@@ -286,7 +286,8 @@ class GoalSerializer(serializers.ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api:goal-detail", lookup_field="code")
     vision = vision_field()
-    parent = goal_field(allow_null=True, required=False)
+    # DRF moves declared fields off the class, so `parent` does not shadow Field.parent.
+    parent = goal_field(allow_null=True, required=False)  # type: ignore[assignment]
     owner = person_field(allow_null=True, required=False)
     current = serializers.DecimalField(
         max_digits=14, decimal_places=4, read_only=True, allow_null=True
@@ -467,8 +468,12 @@ class InitiativeSerializer(serializers.ModelSerializer):
     is_silo = serializers.BooleanField(
         read_only=True, help_text=_("Team and departments span a single department.")
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    updated_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Initiative
@@ -515,9 +520,18 @@ class InitiativeCsvSerializer(serializers.ModelSerializer):
     lead_department = serializers.CharField(
         source="lead_department.slug", default="", read_only=True
     )
-    departments = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    systems = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    departments = serializers.ManyRelatedField(
+        child_relation=serializers.SlugRelatedField(slug_field="slug", read_only=True),
+        read_only=True,
+    )
+    systems = serializers.ManyRelatedField(
+        child_relation=serializers.SlugRelatedField(slug_field="slug", read_only=True),
+        read_only=True,
+    )
+    tags = serializers.ManyRelatedField(
+        child_relation=serializers.SlugRelatedField(slug_field="name", read_only=True),
+        read_only=True,
+    )
     alignment_level = serializers.CharField(read_only=True)
     primary_goal = serializers.CharField(source="primary_goal_code", default="", read_only=True)
     is_silo = serializers.BooleanField(read_only=True)
@@ -653,7 +667,9 @@ class NoteSerializer(serializers.ModelSerializer):
     initiative = initiative_field(allow_null=True, required=False)
     goal = goal_field(allow_null=True, required=False)
     review = review_field(allow_null=True, required=False)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Note
@@ -676,7 +692,9 @@ class NoteSerializer(serializers.ModelSerializer):
 class StageChangeSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:stagechange-detail")
     initiative = BriefInitiativeSerializer(read_only=True)
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = StageChange
@@ -726,7 +744,9 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:reviewdecision-detail")
     review = review_field()
     initiative = initiative_field()
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ReviewDecision
@@ -767,14 +787,15 @@ class ChangeSerializer(serializers.ModelSerializer):
 
     id = serializers.CharField(source="pgh_slug", read_only=True)
     at = serializers.DateTimeField(source="pgh_created_at", read_only=True)
-    label = serializers.CharField(
+    # Declared fields leave the class, so `label` and `data` shadow nothing at run time.
+    label = serializers.CharField(  # type: ignore[assignment]
         source="pgh_label",
         read_only=True,
         help_text=_("insert, update, delete, or department/system/tag .add/.remove"),
     )
     object_type = serializers.SerializerMethodField()
     object_id = serializers.CharField(source="pgh_obj_id", read_only=True, allow_null=True)
-    data = serializers.JSONField(source="pgh_data", read_only=True)
+    data = serializers.JSONField(source="pgh_data", read_only=True)  # type: ignore[assignment]
     diff = serializers.JSONField(
         source="pgh_diff",
         read_only=True,

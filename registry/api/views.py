@@ -53,6 +53,7 @@ from registry.models import (
     Dependency,
     Goal,
     Initiative,
+    InitiativeQuerySet,
     Measurement,
     Note,
     Person,
@@ -83,7 +84,13 @@ def acting_user(request: Request) -> Any:
     return request.user if getattr(request.user, "is_authenticated", False) else None
 
 
-def visible_initiatives(request: Request) -> QuerySet:
+def bound(serializer: BaseSerializer) -> Any:
+    """The object an update's (or a saved) serializer is bound to."""
+    assert serializer.instance is not None
+    return serializer.instance
+
+
+def visible_initiatives(request: Request) -> InitiativeQuerySet:
     return Initiative.objects.visible_to(request.user)
 
 
@@ -142,13 +149,11 @@ class RegistryViewSet(viewsets.ModelViewSet):
             return super().destroy(request, *args, **kwargs)
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        serializer.save()
-        serializer.instance = self.refetch(serializer.instance)
+        serializer.instance = self.refetch(serializer.save())
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        extra = {"version": serializer.instance.version + 1} if self.versioned else {}
-        serializer.save(**extra)
-        serializer.instance = self.refetch(serializer.instance)
+        extra = {"version": bound(serializer).version + 1} if self.versioned else {}
+        serializer.instance = self.refetch(serializer.save(**extra))
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -278,7 +283,7 @@ class InitiativeViewSet(RegistryViewSet):
     csv_columns = serializers.InitiativeCsvSerializer.Meta.fields
 
     @staticmethod
-    def annotated(queryset: QuerySet) -> QuerySet:
+    def annotated(queryset: InitiativeQuerySet) -> InitiativeQuerySet:
         """Everything the serializer reads, in a constant number of queries."""
         return (
             queryset.with_derived()
@@ -357,7 +362,7 @@ class InitiativeViewSet(RegistryViewSet):
         serializer.instance = self.refetch(initiative)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        initiative = serializer.instance
+        initiative = bound(serializer)
         self.refuse_if_archived(initiative)
         request = self.request
         source = serializer.validated_data.get("source", initiative.source)
@@ -365,8 +370,8 @@ class InitiativeViewSet(RegistryViewSet):
             request.user, source=source, token=request_token(request)
         ):
             raise PermissionDenied(_("You may not move an initiative to another source."))
-        serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
-        serializer.instance = self.refetch(serializer.instance)
+        saved = serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
+        serializer.instance = self.refetch(saved)
 
     def perform_destroy(self, instance: Initiative) -> None:
         initiative_archive(initiative=instance, actor=acting_user(self.request))
@@ -497,7 +502,7 @@ class AlignmentViewSet(InitiativePartViewSet):
         if not serializer.validated_data.get("is_primary"):
             return
         current = serializer.instance
-        initiative = serializer.validated_data.get("initiative") or current.initiative
+        initiative = serializer.validated_data.get("initiative") or bound(serializer).initiative
         others = Alignment.objects.filter(initiative=initiative, is_primary=True)
         if current is not None:
             others = others.exclude(pk=current.pk)
@@ -549,9 +554,10 @@ class NoteViewSet(RegistryViewSet):
 
     def check_note(self, note: Note) -> None:
         request = self.request
-        if note.initiative_id is not None and note.initiative.archived_at is not None:
+        initiative = note.initiative
+        if initiative is not None and initiative.archived_at is not None:
             raise Conflict(
-                _("%(key)s is archived; restore it first.") % {"key": note.initiative.key},
+                _("%(key)s is archived; restore it first.") % {"key": initiative.key},
                 code="archived",
             )
         if not rules.can_write_note(request.user, note, request_token(request)):
@@ -562,11 +568,10 @@ class NoteViewSet(RegistryViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         author = acting_user(self.request)
         self.check_note(Note(**serializer.validated_data, author=author))
-        serializer.save(author=author)
-        serializer.instance = self.refetch(serializer.instance)
+        serializer.instance = self.refetch(serializer.save(author=author))
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        current = serializer.instance
+        current = bound(serializer)
         subject = {
             name: serializer.validated_data.get(name, getattr(current, name))
             for name in ("initiative", "goal", "review")
