@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
         "GateEnum": "registry.choices.Gate",
         "VisionStatusEnum": "registry.choices.VisionStatus",
         "ReviewStatusEnum": "registry.choices.ReviewStatus",
+        "InitiativeKindEnum": "registry.choices.Kind",
+        "NoteKindEnum": "registry.choices.NoteKind",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

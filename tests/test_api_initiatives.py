@@ -582,3 +582,32 @@ def test_contributor_cannot_create_but_edits_what_they_are_responsible_for(portf
     informed = portfolio.initiatives["triage"]
     informed.team.create(person=portfolio.people["carol"], role=choices.TeamRoleKind.INFORMED)
     assert carol.patch(detail(portfolio, "triage"), {"name": "x"}, format="json").status_code == 403
+
+
+def test_create_and_edit_answer_join_or_justify(portfolio, pmo):
+    response = pmo.post(
+        URL,
+        {
+            "name": "Marketing chat assistant",
+            "kind": "chatbot",
+            "lead_department": "marketing",
+            "touchpoints": ["chat"],
+            "journey_stages": ["support"],
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    overlaps = response.json()["overlaps"]
+    assert [o["key"] for o in overlaps] == [portfolio.key("chat")]
+    assert overlaps[0]["lead_department"] == "service"
+    assert overlaps[0]["reasons"] == [
+        {
+            "rule": "kind_touchpoint_journey",
+            "kind": "chatbot",
+            "touchpoint": "chat",
+            "journey_stage": "support",
+        }
+    ]
+    edited = pmo.patch(response.json()["url"], {"kind": "voicebot"}, format="json")
+    assert edited.json()["overlaps"] == []
+    assert "overlaps" not in pmo.get(response.json()["url"]).json()

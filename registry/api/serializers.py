@@ -512,6 +512,44 @@ class InitiativeSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class OverlapReasonSerializer(serializers.Serializer):
+    """Why two initiatives overlap: same kind, touchpoint and journey stage, or same goal and
+    system.
+    """
+
+    rule = serializers.ChoiceField(choices=["kind_touchpoint_journey", "goal_system"])
+    kind = serializers.CharField(required=False)
+    touchpoint = serializers.CharField(required=False)
+    journey_stage = serializers.CharField(required=False)
+    goal = serializers.CharField(required=False)
+    system = serializers.CharField(required=False)
+
+
+class OverlapSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    lead_department = serializers.CharField()
+    lead_department_name = serializers.CharField()
+    reasons = OverlapReasonSerializer(many=True)
+
+
+class InitiativeWriteSerializer(InitiativeSerializer):
+    """The answer to a create or an edit: the initiative plus "join or justify" — the open
+    initiatives of other departments it overlaps (from `reports.overlaps_for`).
+    """
+
+    overlaps = serializers.SerializerMethodField()
+
+    class Meta(InitiativeSerializer.Meta):
+        fields = [*INITIATIVE_FIELDS, "overlaps"]
+        read_only_fields = [*INITIATIVE_SERVER_MANAGED, "overlaps"]
+
+    @extend_schema_field(OverlapSerializer(many=True))
+    def get_overlaps(self, obj: Initiative) -> list[dict]:
+        return getattr(obj, "join_or_justify", [])
+
+
 class InitiativeCsvSerializer(serializers.ModelSerializer):
     """The flat row of the CSV export, from the same prefetched data as the JSON list."""
 

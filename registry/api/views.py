@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from registry import choices, lifecycle
+from registry import choices, lifecycle, reports
 from registry import permissions as rules
 from registry.api import filtersets, serializers
 from registry.api.authentication import request_token
@@ -323,7 +323,19 @@ class InitiativeViewSet(RegistryViewSet):
     def get_serializer_class(self) -> type[BaseSerializer]:
         if self.action == "list" and self.wants_csv():
             return serializers.InitiativeCsvSerializer
+        if self.action in ("create", "update", "partial_update"):
+            return serializers.InitiativeWriteSerializer
         return super().get_serializer_class()
+
+    def refetch_with_overlaps(self, instance: Initiative) -> Initiative:
+        """Re-read the written initiative and attach "join or justify": the open initiatives
+        of other departments it overlaps.
+        """
+        fresh = self.refetch(instance)
+        fresh.join_or_justify = reports.overlaps_for(  # type: ignore[attr-defined]
+            fresh, user=self.request.user
+        )
+        return fresh
 
     def paginate_queryset(self, queryset: QuerySet) -> list | None:
         if self.wants_csv():
@@ -359,7 +371,7 @@ class InitiativeViewSet(RegistryViewSet):
         lifecycle.record_initial_stage(
             initiative=initiative, actor=user, actor_name=actor_name(request)
         )
-        serializer.instance = self.refetch(initiative)
+        serializer.instance = self.refetch_with_overlaps(initiative)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         initiative = bound(serializer)
@@ -371,7 +383,7 @@ class InitiativeViewSet(RegistryViewSet):
         ):
             raise PermissionDenied(_("You may not move an initiative to another source."))
         saved = serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
-        serializer.instance = self.refetch(saved)
+        serializer.instance = self.refetch_with_overlaps(saved)
 
     def perform_destroy(self, instance: Initiative) -> None:
         initiative_archive(initiative=instance, actor=acting_user(self.request))
