@@ -327,11 +327,11 @@ class InitiativeViewSet(RegistryViewSet):
             return serializers.InitiativeWriteSerializer
         return super().get_serializer_class()
 
-    def refetch_with_overlaps(self, instance: Initiative) -> Initiative:
+    def refetch_with_overlaps(self, instance: Model) -> Initiative:
         """Re-read the written initiative and attach "join or justify": the open initiatives
         of other departments it overlaps.
         """
-        fresh = self.refetch(instance)
+        fresh = self.annotated(Initiative.objects.all()).get(pk=instance.pk)
         fresh.join_or_justify = reports.overlaps_for(  # type: ignore[attr-defined]
             fresh, user=self.request.user
         )
