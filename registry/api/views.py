@@ -266,6 +266,18 @@ class TagViewSet(RegistryViewSet):
     destroy=extend_schema(
         description=_("Archives the initiative (nothing is deleted); POST …/restore/ undoes it.")
     ),
+    create=extend_schema(
+        request=serializers.InitiativeSerializer,
+        responses={201: serializers.InitiativeWriteSerializer},
+    ),
+    update=extend_schema(
+        request=serializers.InitiativeSerializer,
+        responses={200: serializers.InitiativeWriteSerializer},
+    ),
+    partial_update=extend_schema(
+        request=serializers.InitiativeSerializer,
+        responses={200: serializers.InitiativeWriteSerializer},
+    ),
 )
 class InitiativeViewSet(RegistryViewSet):
     """AI initiatives, addressed by key (AI-0042)."""
