@@ -296,3 +296,7 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Port on which `run_worker` serves its own metrics (delivery attempts); 0 = none.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 
+
+# History triggers on the initiative ↔ department/system/tag link tables belong to
+# auto-created models that migrations cannot carry; install every trigger after migrate.
+PGTRIGGER_INSTALL_ON_MIGRATE = True

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,11 @@ class RegistryConfig(AppConfig):
     name = "registry"
     verbose_name = _("AI-CX portfolio")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from registry.roles import sync_role_groups
+
+        # Runs after auth's own receiver has created the permissions of every model.
+        post_migrate.connect(
+            sync_role_groups, sender=self, dispatch_uid="registry.sync_role_groups"
+        )

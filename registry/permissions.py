@@ -1,6 +1,6 @@
 """Who may see and change what: the roles of the registry, as plain functions.
 
-Roles are Django groups created by a migration: PMO (all writes), contributor (writes to
+Roles are Django groups (kept in sync by registry.roles): PMO (all writes), contributor (writes to
 initiatives they own or are accountable/responsible for), viewer (read only) and integration
 (token-only; writes initiatives of its own source).
 """

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 
-import pgtrigger
 import pytest
 from django.db import connection
 
@@ -332,9 +331,6 @@ def test_delete_archives_and_restore_brings_back(portfolio, pmo):
 
 
 def test_history_lists_changes_with_actor_and_channel(portfolio, pmo):
-    # The history triggers of the many-to-many tables are registered but no migration
-    # installs them yet; install them here so their events can be seen.
-    pgtrigger.install()
     chat = detail(portfolio, "chat")
     pmo.patch(chat, {"summary": "Changed by the PMO."}, format="json")
     pmo.post(
@@ -490,7 +486,7 @@ def test_archived_goal_cannot_be_aligned(portfolio, pmo):
     assert error_attrs(response) == ["goal"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_aligned_initiative_keeps_one_primary():
     """The deferred "one primary" rule fires at commit; the API answers 400, not 500."""
     portfolio = make_portfolio()

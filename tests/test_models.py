@@ -497,7 +497,7 @@ def test_moving_the_primary_to_another_initiative_leaves_no_unprimaried_initiati
         check_deferred_constraints()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_aligned_initiative_without_primary_cannot_be_committed():
     """The deferred trigger runs at COMMIT, so the whole transaction is refused."""
     vision = factories.VisionFactory()

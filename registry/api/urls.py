@@ -4,6 +4,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from registry.api import views
 from registry.api.permissions import ReadOnly
+from registry.webhooks_api import WebhookSubscriptionViewSet
 
 app_name = "api"
 
@@ -32,5 +33,6 @@ router.register("stage-changes", views.StageChangeViewSet, basename="stagechange
 router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
 router.register("changes", views.ChangeViewSet, basename="change")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = router.urls

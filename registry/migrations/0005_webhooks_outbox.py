@@ -12,48 +12,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# The PMO manages subscriptions and reads the delivery log (redeliver needs "change");
-# other roles never see webhook secrets.
-PMO_PERMISSIONS = (
-    "view_webhooksubscription",
-    "add_webhooksubscription",
-    "change_webhooksubscription",
-    "delete_webhooksubscription",
-    "view_webhookdelivery",
-    "change_webhookdelivery",
-)
-
-
-def grant_pmo(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    app_config = apps.get_app_config("registry")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group = Group.objects.filter(name="PMO").first()
-    if group is not None:
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="registry", codename__in=PMO_PERMISSIONS
-            )
-        )
-
-
-def revoke_pmo(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    Group = apps.get_model("auth", "Group")
-    group = Group.objects.filter(name="PMO").first()
-    if group is not None:
-        group.permissions.remove(
-            *Permission.objects.filter(
-                content_type__app_label="registry", codename__in=PMO_PERMISSIONS
-            )
-        )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -215,5 +173,4 @@ class Migration(migrations.Migration):
             model_name='outboxevent',
             index=models.Index(fields=['occurred_at'], name='registry_outbox_occurred_idx'),
         ),
-        migrations.RunPython(grant_pmo, revoke_pmo),
     ]

@@ -1,0 +1,64 @@
+"""The role groups and the admin permissions each one holds, kept in sync after every migrate.
+
+Syncing on `post_migrate` (rather than once in a data migration) means a new model's
+permissions reach the roles with the migration that adds it, and a flushed test database
+gets its groups back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.permissions import CONTRIBUTOR, INTEGRATION, PMO, VIEWER
+
+VIEW = ("view",)
+ALL = ("view", "add", "change", "delete")
+DOMAIN_MODELS = (
+    "vision",
+    "goal",
+    "measurement",
+    "department",
+    "person",
+    "system",
+    "tag",
+    "initiative",
+    "alignment",
+    "dependency",
+    "teamrole",
+    "note",
+    "stagechange",
+    "review",
+    "reviewdecision",
+)
+ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    PMO: {
+        **dict.fromkeys(DOMAIN_MODELS, ALL),
+        # Integration tokens and webhooks hold secrets: only the PMO manages them.
+        "apitoken": ALL,
+        "webhooksubscription": ALL,
+        # The delivery log is written by the worker; "change" is the redeliver action.
+        "webhookdelivery": ("view", "change"),
+    },
+    CONTRIBUTOR: {
+        **dict.fromkeys(DOMAIN_MODELS, VIEW),
+        "initiative": ("view", "change"),
+        "alignment": ALL,
+        "teamrole": ALL,
+        "dependency": ALL,
+        "note": ("view", "add", "change"),
+    },
+    VIEWER: dict.fromkeys(DOMAIN_MODELS, VIEW),
+    INTEGRATION: {},
+}
+
+
+def sync_role_groups(**kwargs: Any) -> None:
+    """Create the role groups and give each exactly its permissions (a post_migrate receiver)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role, grants in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        codenames = [f"{action}_{model}" for model, actions in grants.items() for action in actions]
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label="registry", codename__in=codenames)
+        )
