@@ -241,8 +241,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # One JSON object per line (LOG_FORMAT=json) with the request id on every record of a
-# request; `text` is for reading a local console.
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+# request; `text` is for reading a local console (the default with DJANGO_DEBUG).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
