@@ -87,7 +87,8 @@ def test_unknown_natural_keys_are_listed(world):
     )
     assert result.result == "error"
     details = {error.attr: error.detail for error in result.errors}
-    assert "nope" in details["systems"] and "zzz" in details["systems"]
+    assert "nope" in details["systems"]
+    assert "zzz" in details["systems"]
     assert "ghost@example.com" in details["owner"]
     assert not Initiative.objects.exists()
 
@@ -134,9 +135,11 @@ def test_stage_on_update_goes_through_gates(world):
     assert moved.result == "updated", moved.errors
     initiative = Initiative.objects.get()
     assert initiative.stage == Stage.PILOT
-    assert list(
-        initiative.stage_changes.values_list("from_stage", "to_stage").order_by("id")
-    ) == [("", "proposed"), ("proposed", "approved"), ("approved", "pilot")]
+    assert list(initiative.stage_changes.values_list("from_stage", "to_stage").order_by("id")) == [
+        ("", "proposed"),
+        ("proposed", "approved"),
+        ("approved", "pilot"),
+    ]
     assert Alignment.objects.get(initiative=initiative).is_primary
 
 
@@ -166,9 +169,7 @@ def test_duplicate_ids_in_a_batch_are_refused(world):
 
 def test_batch_mixing_created_updated_unchanged(world):
     sync.sync_batch(source="jira", items=[item("A"), item("B")])
-    result = sync.sync_batch(
-        source="jira", items=[item("A"), item("B", name="Renamed"), item("C")]
-    )
+    result = sync.sync_batch(source="jira", items=[item("A"), item("B", name="Renamed"), item("C")])
     assert [i.result for i in result.items] == ["unchanged", "updated", "created"]
 
 
