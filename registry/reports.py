@@ -622,7 +622,11 @@ def overlaps(
     """Groups of open initiatives of different lead departments that do the same thing.
 
     DESIGN §2: two or more open initiatives of different lead departments that share kind, a
-    touchpoint and a journey stage, or a goal (of the vision) and a system. Each group has its
+    touchpoint and a journey stage, or a primary goal (of the vision) and a system. Only the
+    primary goal counts: platforms such as an LLM provider or the contact-centre system serve
+    many goals, and "any goal and a system" made nearly everything a candidate for merging,
+    while two departments steering at the same primary goal on the same system are the
+    duplicates worth a conversation. Each group has its
     `members` (key, name, stage, lead_department, lead_department_name; by key) and the
     `reasons` they overlap, e.g. `{"rule": "kind_touchpoint_journey", "kind": "chatbot",
     "touchpoint": "chat", "journey_stage": "billing"}` or `{"rule": "goal_system", "goal":
@@ -645,7 +649,7 @@ def overlaps(
         gs AS (
             SELECT b.id, b.lead_department_id, g.code AS a, sy.slug AS b, NULL::text AS c
             FROM base b
-            JOIN registry_alignment al ON al.initiative_id = b.id
+            JOIN registry_alignment al ON al.initiative_id = b.id AND al.is_primary
             JOIN registry_goal g
               ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
             JOIN registry_initiative_systems isy ON isy.initiative_id = b.id
@@ -706,20 +710,25 @@ def _overlap_subject(subject: Initiative | Mapping[str, Any]) -> dict[str, Any]:
             "touchpoints": list(subject.touchpoints or []),
             "journey_stages": list(subject.journey_stages or []),
             "lead_department_id": subject.lead_department_id,
-            "goal_ids": None,
+            "primary_goal_ids": None,
             "system_ids": None,
         }
     department = subject.get("lead_department", subject.get("lead_department_id"))
     if isinstance(department, Department):
         department = department.pk
     pk = subject.get("pk", subject.get("id"))
+    primary = subject.get("primary_goal")
     return {
         "pk": pk.pk if isinstance(pk, models.Model) else pk,
         "kind": subject.get("kind") or "",
         "touchpoints": list(subject.get("touchpoints") or []),
         "journey_stages": list(subject.get("journey_stages") or []),
         "lead_department_id": int(department) if department is not None else None,
-        "goal_ids": _pk_list(subject.get("goals")),
+        "primary_goal_ids": (
+            _pk_list([primary] if primary is not None else [])
+            if "primary_goal" in subject
+            else None
+        ),
         "system_ids": _pk_list(subject.get("systems")),
     }
 
@@ -733,11 +742,12 @@ def overlaps_for(
 ) -> list[dict[str, Any]]:
     """The open initiatives `subject` overlaps with, and why — "join or justify" at intake.
 
-    `subject` is an initiative (its current, possibly unsaved field values; goals and systems
-    as stored) or a mapping of form/API values: kind, touchpoints, journey_stages,
-    lead_department (Department or id), goals (Goals or ids), systems (Systems or ids), and
-    pk/id of the initiative being edited (excluded from the result; its stored goals/systems
-    are used where the mapping gives none). Same rule as `overlaps()`, pairwise: others of a
+    `subject` is an initiative (its current, possibly unsaved field values; primary goal and
+    systems as stored) or a mapping of form/API values: kind, touchpoints, journey_stages,
+    lead_department (Department or id), primary_goal (Goal, id or None), systems (Systems or
+    ids), and pk/id of the initiative being edited (excluded from the result; its stored
+    primary goal/systems are used where the mapping leaves the key out). Same rule as
+    `overlaps()`, pairwise: others of a
     different lead department; a subject without a lead department overlaps nothing. Returns
     key, name, stage, lead_department, lead_department_name and reasons per initiative, by key.
     """
@@ -756,7 +766,8 @@ def overlaps_for(
                    %s::bigint AS lead_department_id, %s::bigint AS id,
                    coalesce(%s::bigint[], ARRAY(
                        SELECT al.goal_id FROM registry_alignment al
-                       WHERE al.initiative_id = %s::bigint)) AS goal_ids,
+                       WHERE al.initiative_id = %s::bigint AND al.is_primary))
+                       AS primary_goal_ids,
                    coalesce(%s::bigint[], ARRAY(
                        SELECT isy.system_id FROM registry_initiative_systems isy
                        WHERE isy.initiative_id = %s::bigint)) AS system_ids
@@ -778,12 +789,12 @@ def overlaps_for(
             SELECT o.id, 2, '{RULE_GOAL_SYSTEM}', g.code, sy.slug, NULL
             FROM others o
             CROSS JOIN subject s
-            JOIN registry_alignment al ON al.initiative_id = o.id
+            JOIN registry_alignment al ON al.initiative_id = o.id AND al.is_primary
             JOIN registry_goal g
               ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
             JOIN registry_initiative_systems isy ON isy.initiative_id = o.id
             JOIN registry_system sy ON sy.id = isy.system_id
-            WHERE al.goal_id = ANY(s.goal_ids) AND isy.system_id = ANY(s.system_ids)
+            WHERE al.goal_id = ANY(s.primary_goal_ids) AND isy.system_id = ANY(s.system_ids)
         )
         SELECT o.key, o.name, o.stage, d.slug AS lead_department,
                d.name AS lead_department_name,
@@ -802,7 +813,7 @@ def overlaps_for(
             values["journey_stages"],
             values["lead_department_id"],
             pk,
-            values["goal_ids"],
+            values["primary_goal_ids"],
             pk,
             values["system_ids"],
             pk,

@@ -226,7 +226,11 @@ class TestDemoPortfolio:
             for touchpoint in item.touchpoints:
                 for journey_stage in item.journey_stages:
                     sharing[("kind", item.kind, touchpoint, journey_stage)].add(item)
-            goals = {a.goal_id for a in item.alignments.all() if a.goal_id in active_goals}
+            goals = {
+                a.goal_id
+                for a in item.alignments.all()
+                if a.is_primary and a.goal_id in active_goals
+            }
             for goal in goals:
                 for system in item.systems.all():
                     sharing[("goal", goal, system.pk)].add(item)

@@ -642,6 +642,9 @@ def overlap_portfolio(org, active_vision):
         "it_churn": make_initiative(org, "it", kind=Kind.PREDICTIVE_ANALYTICS),
         # Shares the goal only, with a different system.
         "marketing_cdp": make_initiative(org, "marketing", kind=Kind.PERSONALIZATION),
+        # Primary goal AHT on the CRM: it_churn serves AHT on the CRM too, but only as a
+        # secondary goal, which is no overlap.
+        "service_aht": make_initiative(org, "service", kind=Kind.AUTOMATION),
         # A confidential twin of the billing chatbot in IT.
         "secret_bot": make_initiative(org, "it", confidential=True, **chat),
     }
@@ -652,6 +655,8 @@ def overlap_portfolio(org, active_vision):
     built["it_churn"].systems.add(crm, cdp)
     align(built["marketing_cdp"], nps)
     built["marketing_cdp"].systems.add(cdp)
+    align(built["service_aht"], aht)
+    built["service_aht"].systems.add(crm)
     return built
 
 
@@ -731,6 +736,34 @@ def test_overlap_groups_merge_reasons_of_the_same_members(org, active_vision, pm
             ],
         }
     ]
+
+
+def test_only_the_primary_goal_makes_a_goal_and_system_overlap(org, active_vision, pmo_user):
+    """A platform many initiatives use (here an LLM provider) is no overlap by itself: two
+    departments overlap on goal and system only when the goal is primary for both.
+    """
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    fcr = factories.GoalFactory(vision=active_vision, code="G-FCR")
+    llm = org["systems"]["llm"]
+    service = make_initiative(org, "service", kind=Kind.CHATBOT)
+    marketing = make_initiative(org, "marketing", kind=Kind.GENERATIVE_CONTENT)
+    it = make_initiative(org, "it", kind=Kind.AUTOMATION)
+    align(service, nps)
+    align(service, fcr, strength=2, primary=False)
+    align(marketing, fcr)
+    align(it, fcr, primary=True)
+    align(it, nps, strength=1, primary=False)
+    for initiative in (service, marketing, it):
+        initiative.systems.add(llm)
+
+    groups = reports.overlaps(user=pmo_user)
+
+    # FCR is primary for marketing and IT only; NPS is primary for service only.
+    assert [(keys_of(g), g["reasons"]) for g in groups] == [
+        (sorted([marketing.key, it.key]), [reason_goal("G-FCR", "llm")])
+    ]
+    assert reports.overlaps_for(service, user=pmo_user) == []
+    assert [r["key"] for r in reports.overlaps_for(marketing, user=pmo_user)] == [it.key]
 
 
 def test_no_overlap_within_one_department_or_with_closed_work(org, active_vision, pmo_user):
@@ -818,7 +851,7 @@ def test_overlaps_for_unsaved_values(overlap_portfolio, org, active_vision, pmo_
         "touchpoints": ["chat"],
         "journey_stages": ["billing"],
         "lead_department": org["departments"]["marketing"],
-        "goals": [nps],
+        "primary_goal": nps,
         "systems": [org["systems"]["crm"].pk],
     }
     found = {r["key"]: r["reasons"] for r in reports.overlaps_for(draft, user=pmo_user)}
@@ -838,6 +871,12 @@ def test_overlaps_for_unsaved_values(overlap_portfolio, org, active_vision, pmo_
     }
     assert [r["key"] for r in reports.overlaps_for(edit, user=pmo_user)] == [o["service_nba"].key]
     assert reports.overlaps_for({**edit, "systems": []}, user=pmo_user) == []
+    assert reports.overlaps_for({**edit, "primary_goal": None}, user=pmo_user) == []
+    aht = o["service_aht"].alignments.get().goal
+    found = reports.overlaps_for({**edit, "primary_goal": aht.pk}, user=pmo_user)
+    assert [(r["key"], r["reasons"]) for r in found] == [
+        (o["service_aht"].key, [reason_goal("G-AHT", "crm")])
+    ]
     assert reports.overlaps_for({**draft, "lead_department": None}, user=pmo_user) == []
 
 
