@@ -1,5 +1,5 @@
 """Portfolio reports for the quarterly review: aggregates, heatmap, goal progress, gaps, silos,
-overlaps and shared systems.
+overlaps, unaligned work, gate gaps and shared systems.
 
 Every report is set-based SQL (ORM annotations, or one raw statement over the permission-scoped
 initiative set compiled from the ORM), so it runs a fixed number of queries however large the
@@ -28,13 +28,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from registry import choices
-from registry.choices import ALIGNMENT_LEVEL_BY_STRENGTH, CLOSED_STAGES, AlignmentLevel
+from registry.choices import (
+    ALIGNMENT_LEVEL_BY_STRENGTH,
+    CLOSED_STAGES,
+    EVIDENCE_BY_STAGE,
+    AlignmentLevel,
+    Gate,
+    Stage,
+)
 from registry.models import (
     Alignment,
     Department,
     Goal,
     Initiative,
     InitiativeQuerySet,
+    StageChange,
     Vision,
 )
 
@@ -825,6 +833,142 @@ def overlaps_for(
     return rows
 
 
+# --- unaligned work ---------------------------------------------------------------------------
+
+
+def unaligned(
+    *, user: Any, vision: Vision | int | None = None, period: str | None = None
+) -> list[dict[str, Any]]:
+    """Open initiatives aligned to no goal of the vision: the fragmentation the article warns
+    about. Largest planned budget first (what the board pays for without a goal), then key.
+    """
+    vision_obj = resolve_vision(vision)
+    vision_id = vision_obj.pk if vision_obj else None
+    qs = (
+        with_vision_alignment(initiative_scope(user=user, period=period, open_only=True), vision_id)
+        .filter(alignment_strength=0)
+        .annotate(
+            lead_department_slug=models.F("lead_department__slug"),
+            lead_department_name=models.F("lead_department__name"),
+            owner_name=models.F("owner__name"),
+            owner_email=models.F("owner__email"),
+        )
+        .order_by("-budget_planned", "key")
+        .values(
+            "key",
+            "name",
+            "stage",
+            "kind",
+            "lead_department_slug",
+            "lead_department_name",
+            "owner_name",
+            "owner_email",
+            "budget_planned",
+            "budget_spent",
+            "currency",
+        )
+    )
+    rows = list(qs)
+    for row in rows:
+        row["lead_department"] = row.pop("lead_department_slug")
+    return rows
+
+
+# --- gate gaps --------------------------------------------------------------------------------
+
+# The evidence gate gaps look at, in the order the lifecycle asks for it.
+EVIDENCE_GATES: tuple[str, ...] = tuple(
+    gate for gate in Gate.values if any(gate in gates for gates in EVIDENCE_BY_STAGE.values())
+)
+
+
+def _blank(field: str) -> Q:
+    return Q(**{f"{field}__regex": r"^\s*$"})
+
+
+def _lacks(gate: str) -> Q:
+    """The initiative does not show this piece of evidence (whatever its stage)."""
+    if gate == Gate.OWNER:
+        return Q(owner__isnull=True)
+    if gate == Gate.PRIMARY_ALIGNMENT:
+        # The lifecycle's gate: a primary alignment to a live goal of the active vision.
+        return Q(primary_goal_id__isnull=True)
+    return _blank(gate)  # summary, hypothesis, success_criteria, learnings: text fields
+
+
+def with_gate_gaps(qs: InitiativeQuerySet) -> InitiativeQuerySet:
+    """Annotate `lacks_<gate>` for every gate of EVIDENCE_GATES: True when the initiative's
+    stage (for a paused one, the stage it left) expects that evidence and it is missing.
+
+    The same rule as `lifecycle.gate_gaps()`, as SQL, so a report lists them for the whole
+    portfolio in one query (tests pin that both agree).
+    """
+    effective_stage = models.Case(
+        models.When(stage=Stage.PAUSED, then=models.F("paused_from")),
+        default=models.F("stage"),
+        output_field=models.CharField(),
+    )
+    annotations = {}
+    for gate in EVIDENCE_GATES:
+        stages = [stage for stage, gates in EVIDENCE_BY_STAGE.items() if gate in gates]
+        annotations[f"lacks_{gate}"] = models.ExpressionWrapper(
+            Q(effective_stage__in=stages) & _lacks(gate), output_field=models.BooleanField()
+        )
+    return qs.with_primary_goal().annotate(effective_stage=effective_stage).annotate(**annotations)
+
+
+def gate_gaps(
+    *, user: Any, vision: Vision | int | None = None, period: str | None = None
+) -> list[dict[str, Any]]:
+    """Open initiatives brought in by sync or import at a stage they already had elsewhere,
+    that still lack the gate evidence of that stage (DESIGN §2) — so the PMO can close them.
+
+    Per initiative (by key): key, name, stage, paused_from, source, external_id, imported_from
+    (the source of the import that brought it in), lead_department(_name), owner_name,
+    owner_email and `gate_gaps`, the missing evidence as Gate codes in lifecycle order.
+    `vision` is accepted for a uniform report signature: the gates look at the active
+    vision, as the lifecycle does.
+    """
+    del vision  # the lifecycle's gates are about the active vision
+    imports = StageChange.objects.filter(initiative=OuterRef("pk")).exclude(imported_from="")
+    any_gap = Q()
+    for gate in EVIDENCE_GATES:
+        any_gap |= Q(**{f"lacks_{gate}": True})
+    qs = (
+        with_gate_gaps(initiative_scope(user=user, period=period, open_only=True))
+        .filter(Exists(imports))
+        .filter(any_gap)
+        .annotate(
+            imported_from=Subquery(imports.order_by("at", "id").values("imported_from")[:1]),
+            lead_department_slug=models.F("lead_department__slug"),
+            lead_department_name=models.F("lead_department__name"),
+            owner_name=models.F("owner__name"),
+            owner_email=models.F("owner__email"),
+        )
+        .order_by("key")
+        .values(
+            "key",
+            "name",
+            "stage",
+            "paused_from",
+            "source",
+            "external_id",
+            "imported_from",
+            "lead_department_slug",
+            "lead_department_name",
+            "owner_name",
+            "owner_email",
+            *(f"lacks_{gate}" for gate in EVIDENCE_GATES),
+        )
+    )
+    rows = []
+    for row in qs:
+        row["lead_department"] = row.pop("lead_department_slug")
+        row["gate_gaps"] = [gate for gate in EVIDENCE_GATES if row.pop(f"lacks_{gate}")]
+        rows.append(row)
+    return rows
+
+
 # --- shared systems ---------------------------------------------------------------------------
 
 
@@ -884,6 +1028,7 @@ __all__ = [
     "alignment_matrix",
     "coverage_gaps",
     "expected_progress",
+    "gate_gaps",
     "goal_progress",
     "initiative_scope",
     "overlaps",
@@ -892,5 +1037,7 @@ __all__ = [
     "resolve_vision",
     "shared_systems",
     "silos",
+    "unaligned",
+    "with_gate_gaps",
     "with_vision_alignment",
 ]
