@@ -73,7 +73,9 @@ ASGI_APPLICATION = "portfolio.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The registry's templates first, so its admin/base_site.html (language switcher)
+        # overrides the admin's own, which it extends.
+        "DIRS": [BASE_DIR / "registry" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

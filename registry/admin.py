@@ -58,6 +58,7 @@ from registry.models import (
     TeamRole,
     Vision,
 )
+from registry.rule_messages import rule_message
 
 if TYPE_CHECKING:  # mixins below are only ever mixed into these
     _AdminBase = admin.ModelAdmin
@@ -91,12 +92,9 @@ class ConstraintViolation:
         name = getattr(diag, "constraint_name", None) or ""
         if not name.startswith("registry_"):
             return None
-        for model in apps.get_app_config("registry").get_models():
-            for constraint in model._meta.constraints:
-                if constraint.name == name:
-                    return cls(name, str(constraint.get_violation_error_message()))
-        # Trigger-raised rules carry their message in the exception itself.
-        return cls(name, getattr(diag, "message_primary", None) or str(exc))
+        # Constraints and trigger-raised rules alike, in the user's language.
+        message = rule_message(name)
+        return cls(name, message or getattr(diag, "message_primary", None) or str(exc))
 
 
 def _model_for_constraint(name: str) -> type | None:

@@ -7,14 +7,13 @@ constraint violations into 409/400 with the constraint's message instead of a 50
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from django.apps import apps
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError, TextChoices
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
@@ -24,6 +23,7 @@ from rest_framework.settings import api_settings
 from registry.choices import Gate
 from registry.lifecycle import StaleVersionError, TransitionError
 from registry.reviews import ReviewError
+from registry.rule_messages import rule_messages
 
 # SQLSTATE classes of PostgreSQL's integrity errors.
 UNIQUE_VIOLATION = "23505"
@@ -36,7 +36,7 @@ CONFLICT_CONSTRAINTS = frozenset({"registry_reviewdecision_frozen_when_closed"})
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the stored state.")
+    default_detail = gettext_lazy("The request conflicts with the stored state.")
     default_code = "conflict"
 
     def __init__(
@@ -56,7 +56,9 @@ class TransitionRefused(Conflict):
 
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = _("The resource changed since you read it; fetch it again and retry.")
+    default_detail = gettext_lazy(
+        "The resource changed since you read it; fetch it again and retry."
+    )
     default_code = "precondition_failed"
 
     def __init__(self, detail: str | None = None, *, current_version: int | None = None) -> None:
@@ -66,20 +68,15 @@ class PreconditionFailed(exceptions.APIException):
 
 class PreconditionRequired(exceptions.APIException):
     status_code = status.HTTP_428_PRECONDITION_REQUIRED
-    default_detail = _(
+    default_detail = gettext_lazy(
         "This server requires an If-Match header with the ETag you read, so that no update is lost."
     )
     default_code = "precondition_required"
 
 
-@cache
 def constraint_messages() -> dict[str, str]:
-    """Named constraints of the registry's models and their `violation_error_message`."""
-    messages: dict[str, str] = {}
-    for model in apps.get_app_config("registry").get_models():
-        for constraint in model._meta.constraints:
-            messages[constraint.name] = str(constraint.violation_error_message)
-    return messages
+    """Named constraints (and trigger rules) and their message, in the request's language."""
+    return rule_messages()
 
 
 def _database_error_details(exc: Exception) -> tuple[str, str, str, str]:
@@ -179,7 +176,7 @@ class ErrorCode428Enum(TextChoices):
 
 class Error409Serializer(serializers.Serializer):
     code = serializers.CharField(
-        help_text=_(
+        help_text=gettext_lazy(
             "gate_not_met, transition_not_allowed, archived, protected, conflict, "
             "foreign_key_violation or the name of the violated database constraint."
         )
@@ -189,7 +186,7 @@ class Error409Serializer(serializers.Serializer):
     missing = serializers.ListField(
         child=serializers.ChoiceField(choices=Gate.choices),
         required=False,
-        help_text=_("For gate_not_met: the evidence the move still needs."),
+        help_text=gettext_lazy("For gate_not_met: the evidence the move still needs."),
     )
 
 

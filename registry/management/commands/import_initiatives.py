@@ -9,10 +9,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from registry import imports, sync
 
-PHASE_LABELS = {"reading": "Reading", "checking": "Checking", "importing": "Importing"}
+PHASE_LABELS = {
+    "reading": gettext_lazy("Reading"),
+    "checking": gettext_lazy("Checking"),
+    "importing": gettext_lazy("Importing"),
+}
 LIST_LIMIT = 50
 
 
@@ -34,14 +40,15 @@ class ProgressBar:
         self.stream.flush()
 
     def __call__(self, phase: str, done: int, total: int) -> None:
-        label = PHASE_LABELS.get(phase, phase.title())
+        label = str(PHASE_LABELS.get(phase, phase.title()))
         if phase != self.phase:
             if self.phase and self.interactive:
                 self.write("\n")
             self.phase, self.started = phase, time.monotonic()
         filled = self.width * done // total if total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{label:<10} [{bar}] {done}/{total} rows  {time.monotonic() - self.started:.1f}s"
+        rows = _("%(done)s/%(total)s rows") % {"done": done, "total": total}
+        line = f"{label:<10} [{bar}] {rows}  {time.monotonic() - self.started:.1f}s"
         if self.interactive:
             self.write("\r" + line)
         elif done == total:
@@ -95,13 +102,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(f"There is no file {path}.")
+            raise CommandError(_("There is no file %(path)s.") % {"path": path})
         if not 1 <= options["chunk_size"] <= sync.MAX_BATCH_ITEMS:
-            raise CommandError(f"--chunk-size must be between 1 and {sync.MAX_BATCH_ITEMS}.")
+            raise CommandError(
+                _("--chunk-size must be between 1 and %(max)s.") % {"max": sync.MAX_BATCH_ITEMS}
+            )
         try:
             mapping = imports.load_mapping(options["mapping"])
         except imports.MappingError as error:
-            raise CommandError(f"Mapping: {error}") from error
+            raise CommandError(_("Mapping: %(error)s") % {"error": error}) from error
         source = options["source"] or mapping.default_source
         progress = None if options["no_progress"] else ProgressBar(self.stderr)
         try:
@@ -126,59 +135,89 @@ class Command(BaseCommand):
         else:
             self.write_summary(report)
         if report.failed:
-            raise CommandError(
-                f"{len(report.rejected)} rows rejected; nothing "
-                + ("would be " if report.dry_run else "")
-                + "written. Fix them, or import with --no-atomic to write the good rows."
-            )
+            rejected = len(report.rejected)
+            if report.dry_run:
+                message = ngettext(
+                    "%(n)s row rejected; nothing would be written. Fix it, or import with "
+                    "--no-atomic to write the good rows.",
+                    "%(n)s rows rejected; nothing would be written. Fix them, or import with "
+                    "--no-atomic to write the good rows.",
+                    rejected,
+                )
+            else:
+                message = ngettext(
+                    "%(n)s row rejected; nothing written. Fix it, or import with --no-atomic "
+                    "to write the good rows.",
+                    "%(n)s rows rejected; nothing written. Fix them, or import with --no-atomic "
+                    "to write the good rows.",
+                    rejected,
+                )
+            raise CommandError(message % {"n": rejected})
 
     def write_summary(self, report: imports.ImportReport) -> None:
         out = self.stdout
         counts = report.counts()
         if report.dry_run:
-            mode = "Dry run (nothing written; the counts are what an import would do)"
+            mode = _("Dry run (nothing written; the counts are what an import would do)")
         else:
-            mode = "Imported" if report.written else "Nothing written"
+            mode = _("Imported") if report.written else _("Nothing written")
         encoding = f", {report.encoding}" if report.encoding else ""
         out.write(
-            f"{mode}: {report.filename} ({report.file_format}{encoding}) as source "
-            f"'{report.source}' with the mapping '{report.mapping}'"
-            + ("" if report.atomic else ", good rows kept (--no-atomic)")
+            _(
+                "%(mode)s: %(file)s (%(format)s) as source '%(source)s' "
+                "with the mapping '%(mapping)s'"
+            )
+            % {
+                "mode": mode,
+                "file": report.filename,
+                "format": f"{report.file_format}{encoding}",
+                "source": report.source,
+                "mapping": report.mapping,
+            }
+            + ("" if report.atomic else _(", good rows kept (--no-atomic)"))
         )
-        out.write(f"  rows read     {counts['rows']}")
-        out.write(f"  created       {counts['created']}")
-        out.write(f"  updated       {counts['updated']}")
-        out.write(f"  unchanged     {counts['unchanged']}")
-        out.write(f"  rejected      {counts['rejected']}")
-        out.write(f"  duplicates    {counts['duplicates']} (skipped)")
+
+        def line(label: str, value: Any, remark: str = "") -> None:
+            out.write(f"  {label:<13} {value}" + (f" {remark}" if remark else ""))
+
+        line(_("rows read"), counts["rows"])
+        line(_("created"), counts["created"])
+        line(_("updated"), counts["updated"])
+        line(_("unchanged"), counts["unchanged"])
+        line(_("rejected"), counts["rejected"])
+        line(_("duplicates"), counts["duplicates"], _("(skipped)"))
         if counts["not_written"]:
-            out.write(f"  not written   {counts['not_written']} (fine, but the import was refused)")
-        out.write(f"  derived ids   {counts['derived_ids']}")
+            line(_("not written"), counts["not_written"], _("(fine, but the import was refused)"))
+        line(_("derived ids"), counts["derived_ids"])
         if report.blank_rows:
-            out.write(f"  blank rows    {report.blank_rows} (ignored)")
+            line(_("blank rows"), report.blank_rows, _("(ignored)"))
         if counts["owners_left_unset"]:
-            out.write(
-                f"  owner unset   {counts['owners_left_unset']} (e-mail of no registered "
-                "person and no name in the file)"
+            line(
+                _("owner unset"),
+                counts["owners_left_unset"],
+                _("(e-mail of no registered person and no name in the file)"),
             )
         for label, created in (
-            ("departments", report.departments_created),
-            ("tags", report.tags_created),
+            (_("new departments"), report.departments_created),
+            (_("new tags"), report.tags_created),
         ):
             if created:
                 shown = ", ".join(created[:10]) + (" …" if len(created) > 10 else "")
-                out.write(f"  new {label:<11} {len(created)} ({shown})")
+                out.write(f"  {label:<15} {len(created)} ({shown})")
         gaps = report.gate_gap_labels()
         if gaps:
-            out.write("Gate gaps of the created/updated initiatives (evidence to collect):")
+            out.write(_("Gate gaps of the created/updated initiatives (evidence to collect):"))
             for label, count in gaps:
                 out.write(f"  {count:>5}  {label}")
-        self.write_issues("Rejected", report.rejections(), style=self.style.ERROR)
-        self.write_issues("Warnings", report.warnings(), style=self.style.WARNING)
+        self.write_issues(_("Rejected"), report.rejections(), style=self.style.ERROR)
+        self.write_issues(_("Warnings"), report.warnings(), style=self.style.WARNING)
         if report.duplicates:
-            out.write("Duplicates (skipped):")
+            out.write(_("Duplicates (skipped):"))
             for row in report.duplicates[:LIST_LIMIT]:
-                out.write(f"  row {row.row} ({row.external_id}): same as row {row.duplicate_of}")
+                out.write(
+                    _("  row %(row)s (%(id)s): same as row %(first)s")
+                    % {"row": row.row, "id": row.external_id, "first": row.duplicate_of}
+                )
 
     def write_issues(self, title: str, issues: list[dict[str, Any]], *, style: Any) -> None:
         if not issues:
@@ -187,8 +226,15 @@ class Command(BaseCommand):
         for issue in issues[:LIST_LIMIT]:
             where = issue["field"] + (f" [{issue['column']}]" if issue["column"] else "")
             self.stdout.write(
-                f"  row {issue['row']} ({issue['external_id'] or 'no id'}) {where}: "
-                f"{issue['message']}"
+                _("  row %(row)s (%(id)s) %(where)s: %(message)s")
+                % {
+                    "row": issue["row"],
+                    "id": issue["external_id"] or _("no id"),
+                    "where": where,
+                    "message": issue["message"],
+                }
             )
         if len(issues) > LIST_LIMIT:
-            self.stdout.write(f"  … and {len(issues) - LIST_LIMIT} more (see --json)")
+            self.stdout.write(
+                _("  … and %(n)s more (see --json)") % {"n": len(issues) - LIST_LIMIT}
+            )

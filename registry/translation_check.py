@@ -1,0 +1,156 @@
+"""Is every marked string translated? A reader for gettext catalogues and the rules it checks.
+
+`manage.py check_translations` (part of `make lint`) runs makemessages into a copy of the
+catalogues and applies these rules, so a string marked for translation without a German
+entry, or a translation left fuzzy, fails the build instead of reaching a German PMO as
+English.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# %(name)s, %s, %d … as Python's %-formatting reads them (`%%` is a literal percent sign).
+PERCENT_PLACEHOLDER = re.compile(
+    r"%(?:\((?P<name>[^)]+)\))?[#0 +-]*\d*(?:\.\d+)?(?P<type>[sdifr%])"
+)
+
+
+@dataclass
+class CatalogueEntry:
+    """One message of a .po file: its id(s), translation(s) and flags."""
+
+    msgid: str = ""
+    msgid_plural: str = ""
+    msgctxt: str | None = None
+    msgstr: dict[int, str] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
+    references: list[str] = field(default_factory=list)
+    obsolete: bool = False
+    line: int = 0
+
+    @property
+    def is_header(self) -> bool:
+        return self.msgid == "" and self.msgctxt is None
+
+    @property
+    def where(self) -> str:
+        return self.references[0] if self.references else f"line {self.line}"
+
+
+def _unquote(text: str) -> str:
+    return ast.literal_eval(text.strip())
+
+
+def parse_po(text: str) -> list[CatalogueEntry]:
+    """The entries of a .po file (header included), in file order."""
+    entries: list[CatalogueEntry] = []
+    entry = CatalogueEntry()
+    target: tuple[str, int] | None = None  # (field, plural index) continuation lines append to
+
+    def finish() -> None:
+        nonlocal entry, target
+        if target is not None:
+            entries.append(entry)
+        entry, target = CatalogueEntry(), None
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        obsolete = line.startswith("#~")
+        if obsolete:
+            line = line[2:].strip()
+        if not line:
+            finish()
+            continue
+        if line.startswith("#"):
+            if target is not None and target[0] == "msgstr":
+                finish()
+            if line.startswith("#,"):
+                entry.flags.update(flag.strip() for flag in line[2:].split(","))
+            elif line.startswith("#:"):
+                entry.references.extend(line[2:].split())
+            continue
+        keyword, _, rest = line.partition(" ")
+        if keyword.startswith('"'):
+            if target is None:
+                continue
+            name, index = target
+            if name == "msgstr":
+                entry.msgstr[index] += _unquote(line)
+            else:
+                setattr(entry, name, (getattr(entry, name) or "") + _unquote(line))
+            continue
+        if keyword in ("msgctxt", "msgid") and target is not None and target[0] == "msgstr":
+            finish()
+        if target is None:
+            entry.line = number
+            entry.obsolete = obsolete
+        if keyword.startswith("msgstr"):
+            index = int(keyword[7:-1]) if keyword.startswith("msgstr[") else 0
+            entry.msgstr[index] = _unquote(rest)
+            target = ("msgstr", index)
+        elif keyword in ("msgid", "msgid_plural", "msgctxt"):
+            setattr(entry, keyword, _unquote(rest))
+            target = (keyword, 0)
+    finish()
+    return entries
+
+
+def _placeholders(text: str) -> list[str]:
+    found = []
+    for match in PERCENT_PLACEHOLDER.finditer(text):
+        if match["type"] == "%":
+            continue
+        found.append(f"%({match['name']})" if match["name"] else f"%{match['type']}")
+    return found
+
+
+def entry_problems(entry: CatalogueEntry) -> list[str]:
+    """What is wrong with one entry: untranslated, fuzzy, or placeholders that do not match."""
+    if entry.is_header or entry.obsolete:
+        return []
+    label = f"{entry.where}: {entry.msgid!r}"
+    if "fuzzy" in entry.flags:
+        return [f"{label} is fuzzy (check the translation, then drop the flag)"]
+    translations = list(entry.msgstr.values()) or [""]
+    if any(not text.strip() for text in translations):
+        return [f"{label} has no translation"]
+    if "python-format" not in entry.flags:
+        return []
+    problems = []
+    expected_named = {p for p in _placeholders(entry.msgid) if p.startswith("%(")}
+    expected_named |= {p for p in _placeholders(entry.msgid_plural) if p.startswith("%(")}
+    expected_positional = sorted(p for p in _placeholders(entry.msgid) if not p.startswith("%("))
+    for text in translations:
+        found = _placeholders(text)
+        named = {p for p in found if p.startswith("%(")}
+        if named - expected_named:
+            problems.append(
+                f"{label}: the translation uses unknown {sorted(named - expected_named)}"
+            )
+        positional = sorted(p for p in found if not p.startswith("%("))
+        if positional != expected_positional:
+            problems.append(
+                f"{label}: the translation has {positional or 'no'} positional placeholders, "
+                f"the original {expected_positional or 'none'}"
+            )
+    return problems
+
+
+def catalogue_problems(text: str) -> list[str]:
+    """Every problem in a .po file's text; empty when each entry is translated and clean."""
+    return [problem for entry in parse_po(text) for problem in entry_problems(entry)]
+
+
+def catalogue_stats(text: str) -> tuple[int, int]:
+    """(messages, translated messages) of a .po file, header and obsolete entries left out."""
+    entries = [e for e in parse_po(text) if not e.is_header and not e.obsolete]
+    translated = [e for e in entries if not entry_problems(e)]
+    return len(entries), len(translated)
+
+
+def catalogue_path(locale_dir: Path, language: str, domain: str = "django") -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
