@@ -4,6 +4,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from registry.api import views
 from registry.api.permissions import ReadOnly
+from registry.api.report_views import ReportViewSet
 from registry.webhooks_api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -33,6 +34,7 @@ router.register("stage-changes", views.StageChangeViewSet, basename="stagechange
 router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
 router.register("changes", views.ChangeViewSet, basename="change")
+router.register("reports", ReportViewSet, basename="report")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = router.urls

@@ -1,0 +1,411 @@
+"""The report endpoints: `/api/v1/reports/<report>/`, as JSON or CSV.
+
+Thin: each endpoint validates `vision` and `period`, calls the report in `registry.reports`
+with the requesting user (confidential initiatives count only for those who may see them),
+renders it through its response serializer and, for `?format=csv` / `Accept: text/csv`,
+flattens it into one row per figure, initiative or member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from registry import reports
+from registry.api import report_serializers as shapes
+from registry.api.permissions import ReadOnly
+from registry.api.renderers import LIST_SEPARATOR, CSVRenderer
+from registry.models import Vision
+
+Rows = list[dict[str, Any]]
+
+
+# --- CSV: one flat row per figure, initiative or group member -------------------------------------
+
+
+def _portfolio_rows(body: Mapping[str, Any]) -> Rows:
+    totals = body["totals"]
+    rows: Rows = [
+        {
+            "dimension": "total",
+            **{key: totals[key] for key in PORTFOLIO_TOTAL_COLUMNS},
+            "share_aligned": totals["share_aligned"],
+        }
+    ]
+    for dimension, breakdown in body["breakdowns"].items():
+        rows.extend({"dimension": dimension, **row} for row in breakdown)
+    return rows
+
+
+def _matrix_rows(body: Mapping[str, Any]) -> Rows:
+    goal_titles = {goal["code"]: goal["title"] for goal in body["goals"]}
+    department_names = {column["slug"]: column["name"] for column in body["departments"]}
+    rows: Rows = [
+        {
+            **cell,
+            "goal_title": goal_titles.get(cell["goal"]),
+            "department_name": department_names.get(cell["department"]),
+        }
+        for cell in body["cells"]
+    ]
+    rows.extend(
+        {
+            **row,
+            "goal": None,
+            "goal_title": None,
+            "department_name": department_names.get(row["department"]),
+            "max_strength": 0,
+            "alignment_level": "none",
+        }
+        for row in body["unaligned"]
+    )
+    return rows
+
+
+def _overlap_reason_text(reason: Mapping[str, Any]) -> str:
+    if reason["rule"] == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
+        return f"{reason['kind']} / {reason['touchpoint']} / {reason['journey_stage']}"
+    return f"{reason['goal']} on {reason['system']}"
+
+
+def _overlap_rows(body: Mapping[str, Any]) -> Rows:
+    rows: Rows = []
+    for number, group in enumerate(body["results"], start=1):
+        reasons = LIST_SEPARATOR.join(_overlap_reason_text(r) for r in group["reasons"])
+        rows.extend(
+            {
+                "group": number,
+                **member,
+                "group_departments": group["departments"],
+                "reasons": reasons,
+            }
+            for member in group["members"]
+        )
+    return rows
+
+
+def _system_rows(body: Mapping[str, Any]) -> Rows:
+    rows: Rows = []
+    for system in body["results"]:
+        head = {key: value for key, value in system.items() if key != "by_department"}
+        rows.extend(
+            {
+                **head,
+                "department": part["department"],
+                "department_name": part["department_name"],
+                "department_initiative_count": part["count"],
+                "initiatives": part["initiatives"],
+            }
+            for part in system["by_department"]
+        )
+    return rows
+
+
+def _results(body: Mapping[str, Any]) -> Rows:
+    return list(body["results"])
+
+
+PORTFOLIO_TOTAL_COLUMNS = (
+    "count",
+    "aligned_count",
+    "budget_planned",
+    "budget_spent",
+    "budget_planned_unaligned",
+    "budget_spent_unaligned",
+    "coverage_gap_count",
+)
+
+
+def _fields(serializer: type[serializers.Serializer], *, without: tuple[str, ...] = ()) -> tuple:
+    return tuple(name for name in serializer().fields if name not in without)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report endpoint: what it computes, how it is shaped and flattened."""
+
+    name: str
+    compute: Callable[..., Any]
+    serializer: type[serializers.Serializer]
+    csv_columns: tuple[str, ...]
+    csv_rows: Callable[[Mapping[str, Any]], Rows]
+    description: str
+    listing: bool = True
+    parameters: type[serializers.Serializer] = shapes.ReportParametersSerializer
+
+
+REPORTS: dict[str, Report] = {
+    report.name: report
+    for report in (
+        Report(
+            name="portfolio",
+            compute=reports.portfolio_summary,
+            serializer=shapes.PortfolioReportSerializer,
+            csv_columns=(
+                "dimension",
+                "code",
+                "name",
+                *PORTFOLIO_TOTAL_COLUMNS[:4],
+                "share_aligned",
+                *PORTFOLIO_TOTAL_COLUMNS[4:],
+            ),
+            csv_rows=_portfolio_rows,
+            listing=False,
+            description=gettext_lazy(
+                "Headline figures and breakdowns of the live portfolio: counts and planned/spent "
+                "budget by stage, kind, lead department, primary goal, alignment level, risk "
+                "tier, interaction mode and currency. CSV: a `total` row, then one row per "
+                "breakdown entry."
+            ),
+        ),
+        Report(
+            name="alignment-matrix",
+            compute=reports.alignment_matrix,
+            serializer=shapes.AlignmentMatrixReportSerializer,
+            csv_columns=(
+                "goal",
+                "goal_title",
+                "department",
+                "department_name",
+                "count",
+                "budget_planned",
+                "max_strength",
+                "alignment_level",
+            ),
+            csv_rows=_matrix_rows,
+            listing=False,
+            description=gettext_lazy(
+                "Goals of the vision × lead departments over the open initiatives (a heatmap): "
+                "count, planned budget and strongest alignment per cell, and per department "
+                "the work that serves no goal. CSV: one row per non-empty cell, then one row "
+                "per department's unaligned work (empty goal)."
+            ),
+        ),
+        Report(
+            name="goal-progress",
+            compute=reports.goal_progress,
+            serializer=shapes.GoalProgressReportSerializer,
+            csv_columns=_fields(shapes.GoalProgressRowSerializer),
+            csv_rows=_results,
+            description=gettext_lazy(
+                "Each goal of the vision: baseline, latest measurement, target, progress in % "
+                "and whether it is on track against a straight line from baseline date to "
+                "target date; the open initiatives contributing to it."
+            ),
+        ),
+        Report(
+            name="coverage",
+            compute=reports.coverage_gaps,
+            serializer=shapes.CoverageReportSerializer,
+            csv_columns=_fields(shapes.CoverageGapSerializer),
+            csv_rows=_results,
+            description=gettext_lazy(
+                "Coverage gaps: goals of the vision that no open initiative serves, highest "
+                "weight first."
+            ),
+        ),
+        Report(
+            name="silos",
+            compute=reports.silos,
+            serializer=shapes.SilosReportSerializer,
+            csv_columns=_fields(shapes.SiloSerializer),
+            csv_rows=_results,
+            description=gettext_lazy(
+                "Open initiatives whose lead, participating departments and team span a single "
+                "department."
+            ),
+        ),
+        Report(
+            name="overlaps",
+            compute=reports.overlaps,
+            serializer=shapes.OverlapsReportSerializer,
+            csv_columns=(
+                "group",
+                *_fields(shapes.OverlapMemberSerializer),
+                "group_departments",
+                "reasons",
+            ),
+            csv_rows=_overlap_rows,
+            description=gettext_lazy(
+                "Groups of open initiatives of different lead departments that share kind, a "
+                "touchpoint and a journey stage, or a primary goal and a system — candidates "
+                "for merging, largest first. CSV: one row per member, with its group number."
+            ),
+        ),
+        Report(
+            name="systems",
+            compute=reports.shared_systems,
+            serializer=shapes.SystemsReportSerializer,
+            csv_columns=(
+                *_fields(shapes.SharedSystemSerializer, without=("by_department",)),
+                "department",
+                "department_name",
+                "department_initiative_count",
+                "initiatives",
+            ),
+            csv_rows=_system_rows,
+            parameters=shapes.SystemsParametersSerializer,
+            description=gettext_lazy(
+                "Shared-system hot spots: systems that many open initiatives use, most used "
+                "first, with the departments using them. CSV: one row per system and "
+                "department."
+            ),
+        ),
+        Report(
+            name="gate-gaps",
+            compute=reports.gate_gaps,
+            serializer=shapes.GateGapsReportSerializer,
+            csv_columns=_fields(shapes.GateGapSerializer),
+            csv_rows=_results,
+            description=gettext_lazy(
+                "Open initiatives brought in by sync or import at a stage they had elsewhere "
+                "that still lack the evidence of its gates (owner, summary, primary alignment, "
+                "hypothesis, success criteria, learnings), so the PMO can close the gaps."
+            ),
+        ),
+    )
+}
+
+
+def _report_schema(name: str) -> Callable:
+    report = REPORTS[name]
+    return extend_schema(
+        description=str(report.description),
+        parameters=[report.parameters],
+        responses={
+            (200, "application/json"): report.serializer,
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description=_("`?format=csv` or `Accept: text/csv`.")
+            ),
+        },
+    )
+
+
+class ReportViewSet(viewsets.GenericViewSet):
+    """Portfolio reports for a vision (default: the active one) and a quarter."""
+
+    permission_classes = [ReadOnly]
+    filter_backends: list = []
+    pagination_class = None
+    csv_columns: tuple[str, ...] = ()
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        renderers: list[BaseRenderer] = [JSONRenderer(), BrowsableAPIRenderer()]
+        if getattr(self, "action", None) != "list":
+            renderers.append(CSVRenderer())
+        return renderers
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and getattr(renderer, "format", None) == "csv":
+            # Errors keep the one JSON error shape, even when CSV was asked for.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def report(self, request: Request, name: str) -> Response:
+        report = REPORTS[name]
+        parameters = report.parameters(data=request.query_params)
+        parameters.is_valid(raise_exception=True)
+        values = dict(parameters.validated_data)
+        vision = self.vision(values.pop("vision", None))
+        result = report.compute(user=request.user, vision=vision, **values)
+        if report.listing:
+            result = {
+                "vision": None
+                if vision is None
+                else {"id": vision.pk, "title": vision.title, "status": vision.status},
+                "period": values.get("period"),
+                "count": len(result),
+                "results": result,
+            }
+        body = report.serializer(result).data
+        renderer = getattr(request, "accepted_renderer", None)
+        if getattr(renderer, "format", None) != "csv":
+            return Response(body)
+        self.csv_columns = report.csv_columns
+        period = values.get("period")
+        filename = f"{name}-{period}.csv" if period else f"{name}.csv"
+        return Response(
+            report.csv_rows(body),
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @staticmethod
+    def vision(vision_id: int | None) -> Vision | None:
+        """The vision asked for (400 naming `vision` if there is none), else the active one."""
+        if vision_id is None:
+            return reports.resolve_vision(None)
+        vision = Vision.objects.filter(pk=vision_id).first()
+        if vision is None:
+            raise serializers.ValidationError(
+                {"vision": [_("No vision with id %(id)s.") % {"id": vision_id}]},
+                code="does_not_exist",
+            )
+        return vision
+
+    @extend_schema(
+        responses=shapes.ReportIndexSerializer,
+        description=_("Where each report is served."),
+    )
+    def list(self, request: Request) -> Response:
+        return Response(
+            {
+                name.replace("-", "_"): reverse(f"api:report-{name}", request=request)
+                for name in REPORTS
+            }
+        )
+
+    @_report_schema("portfolio")
+    @action(detail=False, methods=["get"])
+    def portfolio(self, request: Request) -> Response:
+        return self.report(request, "portfolio")
+
+    @_report_schema("alignment-matrix")
+    @action(detail=False, methods=["get"], url_path="alignment-matrix")
+    def alignment_matrix(self, request: Request) -> Response:
+        return self.report(request, "alignment-matrix")
+
+    @_report_schema("goal-progress")
+    @action(detail=False, methods=["get"], url_path="goal-progress")
+    def goal_progress(self, request: Request) -> Response:
+        return self.report(request, "goal-progress")
+
+    @_report_schema("coverage")
+    @action(detail=False, methods=["get"])
+    def coverage(self, request: Request) -> Response:
+        return self.report(request, "coverage")
+
+    @_report_schema("silos")
+    @action(detail=False, methods=["get"])
+    def silos(self, request: Request) -> Response:
+        return self.report(request, "silos")
+
+    @_report_schema("overlaps")
+    @action(detail=False, methods=["get"])
+    def overlaps(self, request: Request) -> Response:
+        return self.report(request, "overlaps")
+
+    @_report_schema("systems")
+    @action(detail=False, methods=["get"])
+    def systems(self, request: Request) -> Response:
+        return self.report(request, "systems")
+
+    @_report_schema("gate-gaps")
+    @action(detail=False, methods=["get"], url_path="gate-gaps")
+    def gate_gaps(self, request: Request) -> Response:
+        return self.report(request, "gate-gaps")
