@@ -248,7 +248,10 @@ def sync_batch(
             code="too_many_items",
             attr="items",
         )
-    external_ids = [normalise_external_id(item.get("external_id")) for item in items]
+    external_ids = [
+        normalise_external_id(item.get("external_id") if isinstance(item, Mapping) else None)
+        for item in items
+    ]
     duplicates = sorted({eid for eid in external_ids if eid and external_ids.count(eid) > 1})
     if duplicates:
         raise SyncError(

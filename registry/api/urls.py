@@ -1,8 +1,9 @@
 """Routes of the v1 API: plural kebab-case prefixes, one router."""
 
+from django.urls import path
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from registry.api import views
+from registry.api import sync_views, views
 from registry.api.permissions import ReadOnly
 from registry.api.report_views import ReportViewSet
 from registry.webhooks_api import WebhookSubscriptionViewSet
@@ -37,4 +38,18 @@ router.register("changes", views.ChangeViewSet, basename="change")
 router.register("reports", ReportViewSet, basename="report")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
-urlpatterns = router.urls
+# Before the router, whose initiative detail route would take "sync" for a key. `path`
+# lets an external id carry slashes.
+urlpatterns = [
+    path(
+        "initiatives/sync/",
+        sync_views.InitiativeSyncBatchView.as_view(),
+        name="initiative-sync-batch",
+    ),
+    path(
+        "initiatives/sync/<str:source>/<path:external_id>/",
+        sync_views.InitiativeSyncView.as_view(),
+        name="initiative-sync",
+    ),
+    *router.urls,
+]
