@@ -13,9 +13,14 @@ COPY portfolio ./portfolio
 COPY registry ./registry
 COPY fixtures ./fixtures
 COPY manage.py ./
-RUN pip install . \
+# The German catalogue is compiled here (the .mo is not committed); gettext leaves the image.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && pip install . \
     && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
        python manage.py collectstatic --no-input \
+    && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
+       python manage.py compilemessages \
+    && apt-get purge -y --auto-remove gettext && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 registry \
     && chown -R registry /app
 USER registry

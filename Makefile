@@ -11,7 +11,11 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= portfolio.settings
 
-.PHONY: run test lint format setup migrate demo smoke clean-db
+.PHONY: run test lint format setup locale migrate demo smoke clean-db
+
+# German catalogue: the .po is committed, the .mo it compiles to is built here (GNU gettext).
+LOCALE_PO := registry/locale/de/LC_MESSAGES/django.po
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -25,6 +29,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 
+$(LOCALE_MO): $(LOCALE_PO) | $(STAMP)
+	@command -v msgfmt >/dev/null 2>&1 || { echo "GNU gettext is required to compile the translations (apt-get install gettext)"; exit 1; }
+	$(BIN)/python manage.py compilemessages --ignore=.venv
+
+locale: $(LOCALE_MO)
+
 migrate: setup
 	$(BIN)/python manage.py migrate --no-input
 
@@ -32,26 +42,27 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 
 # The webhook worker runs beside the web server and stops with it.
-run: demo
+run: demo locale
 	@echo "Admin: http://$(HOST):$(PORT)/admin/  API: http://$(HOST):$(PORT)/api/v1/  Docs: http://$(HOST):$(PORT)/api/docs/"
 	$(BIN)/python manage.py run_worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: setup
+test: setup locale
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check_translations
 
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # The embedded-database path end to end: migrate, load the demo portfolio, one request.
-smoke: demo
+smoke: demo locale
 	$(BIN)/python manage.py smoke_check
 
 clean-db:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class VisionStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Active")
-    RETIRED = "retired", _("Retired")
+    # A retired vision is superseded; a retired initiative is out of service (two words in German).
+    RETIRED = "retired", pgettext_lazy("vision status", "Retired")
 
 
 class DepartmentFunction(models.TextChoices):

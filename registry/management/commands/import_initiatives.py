@@ -177,33 +177,41 @@ class Command(BaseCommand):
             + ("" if report.atomic else _(", good rows kept (--no-atomic)"))
         )
 
-        def line(label: str, value: Any, remark: str = "") -> None:
-            out.write(f"  {label:<13} {value}" + (f" {remark}" if remark else ""))
-
-        line(_("rows read"), counts["rows"])
-        line(_("created"), counts["created"])
-        line(_("updated"), counts["updated"])
-        line(_("unchanged"), counts["unchanged"])
-        line(_("rejected"), counts["rejected"])
-        line(_("duplicates"), counts["duplicates"], _("(skipped)"))
+        rows: list[tuple[str, Any, str]] = [
+            (_("rows read"), counts["rows"], ""),
+            (_("created"), counts["created"], ""),
+            (_("updated"), counts["updated"], ""),
+            (_("unchanged"), counts["unchanged"], ""),
+            (_("rejected"), counts["rejected"], ""),
+            (_("duplicates"), counts["duplicates"], _("(skipped)")),
+        ]
         if counts["not_written"]:
-            line(_("not written"), counts["not_written"], _("(fine, but the import was refused)"))
-        line(_("derived ids"), counts["derived_ids"])
-        if report.blank_rows:
-            line(_("blank rows"), report.blank_rows, _("(ignored)"))
-        if counts["owners_left_unset"]:
-            line(
-                _("owner unset"),
-                counts["owners_left_unset"],
-                _("(e-mail of no registered person and no name in the file)"),
+            rows.append(
+                (_("not written"), counts["not_written"], _("(fine, but the import was refused)"))
             )
+        rows.append((_("derived ids"), counts["derived_ids"], ""))
+        if report.blank_rows:
+            rows.append((_("blank rows"), report.blank_rows, _("(ignored)")))
+        if counts["owners_left_unset"]:
+            rows.append(
+                (
+                    _("owner unset"),
+                    counts["owners_left_unset"],
+                    _("(e-mail of no registered person and no name in the file)"),
+                )
+            )
+        # The counts line up in any language (13 is the English column); the lists of new
+        # departments and tags may stick out.
+        width = max(13, *(len(label) for label, _value, _remark in rows))
         for label, created in (
             (_("new departments"), report.departments_created),
             (_("new tags"), report.tags_created),
         ):
             if created:
                 shown = ", ".join(created[:10]) + (" …" if len(created) > 10 else "")
-                out.write(f"  {label:<15} {len(created)} ({shown})")
+                rows.append((label, len(created), f"({shown})"))
+        for label, value, remark in rows:
+            out.write(f"  {label:<{width}} {value}" + (f" {remark}" if remark else ""))
         gaps = report.gate_gap_labels()
         if gaps:
             out.write(_("Gate gaps of the created/updated initiatives (evidence to collect):"))
