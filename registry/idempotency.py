@@ -143,4 +143,6 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 return replay(winner)
         return response
 
+    # Read by registry.api.schema to document the header and the 422 on this operation.
+    wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
     return wrapper

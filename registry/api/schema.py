@@ -11,6 +11,8 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from rest_framework import serializers
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -32,6 +34,23 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             getattr(self.view, "action", None) in actions
         )
 
+    def _honours_idempotency_key(self) -> bool:
+        """The operation's handler is wrapped by `registry.idempotency.idempotent`."""
+        action = getattr(self.view, "action", None) or self.method.lower()
+        handler = getattr(self.view, action, None)
+        return bool(getattr(handler, "honours_idempotency_key", False))
+
+    def _get_allowed_error_status_codes(self) -> list[str]:
+        codes = list(super()._get_allowed_error_status_codes())
+        if self._honours_idempotency_key():
+            codes.append("422")
+        return codes
+
+    def _get_error_response_serializer(self, status_code: str) -> Any:
+        if status_code == "422":
+            return ErrorResponse422Serializer
+        return super()._get_error_response_serializer(status_code)
+
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
         if status_code == "409":
             return self.method in WRITE_METHODS and status_code not in responses
@@ -41,6 +60,21 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def get_override_parameters(self) -> list:
         parameters = list(super().get_override_parameters())
+        if self._honours_idempotency_key():
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description=_(
+                        "Any unique string (≤ 255 characters, e.g. a UUID) to make a retry "
+                        "safe: repeating the request with the same key and body within 24 hours "
+                        "answers the first response again (header `Idempotent-Replayed: true`) "
+                        "and writes nothing; the same key with another body answers 422. Keys "
+                        "are scoped to your token or user."
+                    ),
+                )
+            )
         if self._versioned_write():
             parameters.append(
                 OpenApiParameter(
@@ -82,3 +116,16 @@ class NaturalKeyRelatedFieldExtension(OpenApiSerializerFieldExtension):
         if field.allow_id:
             return {"oneOf": [{"type": "string"}, {"type": "integer"}]}
         return {"type": "string"}
+
+
+class Error422Serializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("idempotency_key_reused"))
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse422Serializer(serializers.Serializer):
+    """The same Idempotency-Key was sent before with a different body (or path)."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error422Serializer(many=True)  # type: ignore[assignment]
