@@ -13,14 +13,12 @@ COPY portfolio ./portfolio
 COPY registry ./registry
 COPY fixtures ./fixtures
 COPY manage.py ./
-# The German catalogue is compiled here (the .mo is not committed); gettext leaves the image.
-RUN apt-get update && apt-get install -y --no-install-recommends gettext \
-    && pip install . \
+# The German catalogue is compiled here (the .mo is not committed), in pure Python.
+RUN pip install . \
     && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
        python manage.py collectstatic --no-input \
     && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
-       python manage.py compilemessages \
-    && apt-get purge -y --auto-remove gettext && rm -rf /var/lib/apt/lists/* \
+       python manage.py compile_translations \
     && useradd --create-home --uid 10001 registry \
     && chown -R registry /app
 USER registry

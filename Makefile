@@ -13,7 +13,7 @@ export DJANGO_SETTINGS_MODULE ?= portfolio.settings
 
 .PHONY: run test lint format setup locale migrate demo smoke clean-db
 
-# German catalogue: the .po is committed, the .mo it compiles to is built here (GNU gettext).
+# German catalogue: the .po is committed, the .mo it compiles to is built here (pure Python).
 LOCALE_PO := registry/locale/de/LC_MESSAGES/django.po
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
@@ -30,8 +30,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP)
 
 $(LOCALE_MO): $(LOCALE_PO) | $(STAMP)
-	@command -v msgfmt >/dev/null 2>&1 || { echo "GNU gettext is required to compile the translations (apt-get install gettext)"; exit 1; }
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py compile_translations
 
 locale: $(LOCALE_MO)
 
