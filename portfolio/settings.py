@@ -54,7 +54,10 @@ MIDDLEWARE = [
     # First: request id, JSON request log, metrics; answers /healthz, /readyz and /metrics
     # before host validation and the HTTPS redirect (probes call by IP over plain HTTP).
     "registry.observability.ObservabilityMiddleware",
+    # 413 for bodies over REGISTRY_MAX_REQUEST_BYTES, before anything reads them.
+    "registry.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "registry.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "registry.security.LoginRateLimitMiddleware",
     "registry.history.HistoryContextMiddleware",
 ]
 
@@ -241,6 +245,24 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every response (registry/security.py); empty switches it off.
+CONTENT_SECURITY_POLICY = env.str(
+    "DJANGO_CSP",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+)
+# Failed admin logins before 429, per username and per client address, within the window.
+REGISTRY_LOGIN_MAX_FAILURES = env.int("REGISTRY_LOGIN_MAX_FAILURES", default=5)
+REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int(
+    "REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30
+)
+REGISTRY_LOGIN_LOCKOUT_SECONDS = env.int("REGISTRY_LOGIN_LOCKOUT_SECONDS", default=900)
+# Largest request body (bytes) before 413; fits a sync batch of 5,000 full items. 0 = no limit.
+REGISTRY_MAX_REQUEST_BYTES = env.int("REGISTRY_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REGISTRY_MAX_REQUEST_BYTES or None
 
 # One JSON object per line (LOG_FORMAT=json) with the request id on every record of a
 # request; `text` is for reading a local console (the default with DJANGO_DEBUG).

@@ -460,6 +460,8 @@ def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> Non
         except ValidationError as error:
             for message in error.messages:
                 errors.append(ItemError(name, getattr(error, "code", None) or "invalid", message))
+        except (TypeError, ValueError):  # e.g. a number where a date string belongs
+            errors.append(ItemError(name, "invalid", _("Not a valid value for this field.")))
     if plan.existing is None:
         for name in REQUIRED_ON_CREATE:
             if name not in item:

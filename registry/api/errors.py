@@ -22,6 +22,7 @@ from rest_framework.settings import api_settings
 
 from registry.choices import Gate
 from registry.lifecycle import StaleVersionError, TransitionError
+from registry.resilience import DatabaseUnavailable, is_database_unavailable
 from registry.reviews import ReviewError
 from registry.rule_messages import rule_messages
 
@@ -119,6 +120,8 @@ class RegistryExceptionHandler(ExceptionHandler):
     """Maps the registry's domain and database errors onto DRF exceptions."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if is_database_unavailable(exc):  # 503 + Retry-After, not a 500
+            return DatabaseUnavailable()
         if isinstance(exc, TransitionError):
             return TransitionRefused(exc)
         if isinstance(exc, ReviewError):

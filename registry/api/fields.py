@@ -78,7 +78,8 @@ class NaturalKeyRelatedField(serializers.RelatedField):
             lookup = {f"{field}__iexact" if self.case_insensitive else field: value}
         try:
             return queryset.get(**lookup)
-        except queryset.model.DoesNotExist:
+        except (queryset.model.DoesNotExist, ValueError, TypeError):
+            # ValueError: a string where the natural key is the integer id ("null", "{}").
             self.fail(
                 "does_not_exist",
                 model=model_name,

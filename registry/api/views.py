@@ -117,7 +117,10 @@ class RegistryViewSet(viewsets.ModelViewSet):
     def get_object(self) -> Any:
         if self.request.method in SAFE_METHODS:
             return super().get_object()
-        self.lock_row()
+        # Writes run in a transaction; OPTIONS metadata probes with a cloned PUT outside any
+        # transaction, where a row lock is neither possible nor needed.
+        if transaction.get_connection().in_atomic_block:
+            self.lock_row()
         obj = super().get_object()
         if self.versioned:
             check_if_match(self.request, obj.version)
@@ -127,10 +130,13 @@ class RegistryViewSet(viewsets.ModelViewSet):
         """Take the row lock before the row is read, for the rest of the transaction."""
         lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
         model = self.get_queryset().model
-        rows = model._default_manager.select_for_update().filter(
-            **{self.lookup_field: self.kwargs[lookup_url_kwarg]}
-        )
-        list(rows.values_list("pk", flat=True))
+        try:
+            rows = model._default_manager.select_for_update().filter(
+                **{self.lookup_field: self.kwargs[lookup_url_kwarg]}
+            )
+            list(rows.values_list("pk", flat=True))
+        except (TypeError, ValueError):
+            return  # not a valid id ("null" for an integer pk): get_object answers 404
 
     def refetch(self, instance: Model) -> Model:
         return self.get_queryset().get(pk=instance.pk)
