@@ -18,6 +18,9 @@ PERCENT_PLACEHOLDER = re.compile(
     r"%(?:\((?P<name>[^)]+)\))?[#0 +-]*\d*(?:\.\d+)?(?P<type>[sdifr%])"
 )
 
+# {name} of str.format(); `{{` is a literal brace.
+BRACE_FIELD = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}")
+
 
 @dataclass
 class CatalogueEntry:
@@ -110,17 +113,28 @@ def _placeholders(text: str) -> list[str]:
 
 def entry_problems(entry: CatalogueEntry) -> list[str]:
     """What is wrong with one entry: untranslated, fuzzy, or placeholders that do not match."""
-    if entry.is_header or entry.obsolete:
+    if entry.obsolete:
         return []
+    if entry.is_header:
+        # A fuzzy header is ignored by msgfmt: no charset, no plural rule.
+        return ["the catalogue's header is marked fuzzy"] if "fuzzy" in entry.flags else []
     label = f"{entry.where}: {entry.msgid!r}"
     if "fuzzy" in entry.flags:
         return [f"{label} is fuzzy (check the translation, then drop the flag)"]
     translations = list(entry.msgstr.values()) or [""]
     if any(not text.strip() for text in translations):
         return [f"{label} has no translation"]
-    if "python-format" not in entry.flags:
-        return []
     problems = []
+    if "python-brace-format" in entry.flags:
+        expected_fields = set(BRACE_FIELD.findall(entry.msgid + entry.msgid_plural))
+        for text in translations:
+            unknown_fields = sorted(set(BRACE_FIELD.findall(text)) - expected_fields)
+            if unknown_fields:
+                problems.append(
+                    f"{label}: the translation uses unknown placeholders {unknown_fields}"
+                )
+    if "python-format" not in entry.flags:
+        return problems
     expected_named = {p for p in _placeholders(entry.msgid) if p.startswith("%(")}
     expected_named |= {p for p in _placeholders(entry.msgid_plural) if p.startswith("%(")}
     expected_positional = sorted(p for p in _placeholders(entry.msgid) if not p.startswith("%("))
@@ -128,9 +142,8 @@ def entry_problems(entry: CatalogueEntry) -> list[str]:
         found = _placeholders(text)
         named = {p for p in found if p.startswith("%(")}
         if named - expected_named:
-            problems.append(
-                f"{label}: the translation uses unknown {sorted(named - expected_named)}"
-            )
+            unknown = sorted(named - expected_named)
+            problems.append(f"{label}: the translation uses unknown placeholders {unknown}")
         positional = sorted(p for p in found if not p.startswith("%("))
         if positional != expected_positional:
             problems.append(

@@ -1,0 +1,443 @@
+"""German and English: the admin, lifecycle refusals, API errors, the vocabularies, and the
+check that keeps every marked string translated.
+
+Each page is asked for in both languages (Accept-Language, or the admin's language switcher)
+and the tests assert the words a user reads, not that some translation happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import models
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import trans_real
+from rest_framework.test import APIClient
+
+from registry import choices
+from registry.models import Initiative
+from registry.translation_check import catalogue_path, catalogue_problems, parse_po
+from tests import factories
+
+LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
+GERMAN_PO = catalogue_path(LOCALE_DIR, "de")
+GERMAN_MO = GERMAN_PO.with_suffix(".mo")
+API = "/api/v1/"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def german_catalogue_compiled() -> None:
+    """`make test` compiles the catalogue; a bare `pytest` run gets it compiled here."""
+    if GERMAN_MO.exists() and GERMAN_MO.stat().st_mtime >= GERMAN_PO.stat().st_mtime:
+        return
+    with contextlib.chdir(settings.BASE_DIR):
+        call_command("compilemessages", locale=["de"], ignore_patterns=[".*"], verbosity=0)
+    # Catalogues loaded before the .mo existed are cached per process; start afresh.
+    trans_real._translations = {}
+    trans_real._default = None
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """LocaleMiddleware activates the request's language in this thread; undo it after."""
+    yield
+    translation.deactivate()
+
+
+def german(client: Client | APIClient) -> Client | APIClient:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+    return client
+
+
+def english(client: Client | APIClient) -> Client | APIClient:
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def visible_text(response) -> str:
+    """The words a reader sees: tags, scripts and styles removed, entities decoded."""
+    content = response.content.decode()
+    content = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", content)
+    content = re.sub(r"(?s)<!--.*?-->", " ", content)
+    content = re.sub(r"(?s)<[^>]+>", " ", content)
+    return re.sub(r"\s+", " ", html.unescape(content))
+
+
+@pytest.fixture
+def pmo(db) -> Client:
+    user = factories.UserFactory(username="pmo-i18n", groups=["PMO"], is_staff=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def portfolio(db) -> dict[str, Initiative]:
+    """A pilot-ready initiative that lacks its experiment design, and one at idea."""
+    service = factories.DepartmentFactory(
+        name="Kundenservice", slug="kundenservice", function=choices.DepartmentFunction.SERVICE
+    )
+    owner = factories.PersonFactory(name="Anna Becker", department=service)
+    goal = factories.GoalFactory(code="G-NPS", title="Weiterempfehlung steigern")
+    approved = factories.InitiativeFactory(
+        name="Rechnungsbot", owner=owner, lead_department=service, start_date=None
+    )
+    factories.AlignmentFactory(initiative=approved, goal=goal)
+    Initiative.objects.filter(pk=approved.pk).update(stage=choices.Stage.APPROVED)
+    approved.refresh_from_db()
+    idea = factories.InitiativeFactory(
+        name="Rückrufplaner", owner=owner, lead_department=service, kind=choices.Kind.AUTOMATION
+    )
+    return {"approved": approved, "idea": idea}
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+
+def test_admin_changelist_in_german_and_english(pmo, portfolio):
+    url = reverse("admin:registry_initiative_changelist")
+    de = visible_text(german(pmo).get(url))
+    assert "Initiativen" in de
+    for column in ("Schlüssel", "Art", "Phase", "Verantwortlich", "Federführender Bereich"):
+        assert column in de
+    assert "Genehmigt" in de
+    assert "Idee" in de
+    assert "Automatisierung (Prozesse, RPA, Triage)" in de  # kind label
+    assert "Ausgewählte Initiativen archivieren" in de  # admin action
+    assert "Ausrichtungsgrad" in de  # filter title
+    assert "KI-CX-Portfolio-Register" in de  # site header
+
+    en = visible_text(english(pmo).get(url))
+    assert "Select initiative to change" in en
+    for column in ("Key", "Kind", "Stage", "Owner", "Lead department"):
+        assert column in en
+    assert "Approved" in en
+    assert "Idea" in en
+    assert "Archive selected initiatives" in en
+    assert "Genehmigt" not in en
+    assert "Initiativen" not in en
+
+
+def test_admin_language_switcher_sets_the_language_for_the_next_pages(pmo, portfolio):
+    url = reverse("admin:registry_initiative_changelist")
+    page = pmo.get(url)
+    assert 'action="/i18n/setlang/"' in page.content.decode()
+    assert 'value="de"' in page.content.decode()
+    assert "Deutsch" in visible_text(page)
+
+    switched = pmo.post(reverse("set_language"), {"language": "de", "next": url})
+    assert switched.status_code == 302
+    assert switched["Location"] == url
+    assert "Ausgewählte Initiativen archivieren" in visible_text(pmo.get(url))
+
+    pmo.post(reverse("set_language"), {"language": "en", "next": url})
+    assert "Archive selected initiatives" in visible_text(pmo.get(url))
+
+
+def test_admin_login_page_offers_the_switcher_before_login(db):
+    page = german(Client()).get(reverse("admin:login"))
+    text = visible_text(page)
+    assert "Anmelden" in text  # Django's own German
+    assert "KI-CX-Portfolio-Register" in text
+    assert 'action="/i18n/setlang/"' in page.content.decode()
+
+
+def _move(pmo: Client, initiative: Initiative, to_stage: str) -> str:
+    url = reverse("admin:registry_initiative_transition", args=[initiative.pk])
+    response = pmo.post(
+        url, {"to_stage": to_stage, "note": "", "version": initiative.version}, follow=True
+    )
+    assert response.status_code == 200
+    return visible_text(response)
+
+
+def test_gate_refusal_in_the_admin_in_german_and_english(pmo, portfolio):
+    approved = portfolio["approved"]
+    de = _move(german(pmo), approved, choices.Stage.PILOT)
+    assert (
+        f"{approved.key} kann nicht von Genehmigt zu Pilot wechseln: "
+        "Dafür braucht es eine Hypothese und Erfolgskriterien."
+    ) in de
+    # The move control itself says what each move needs, before asking.
+    assert "Pilot (braucht eine Hypothese, Erfolgskriterien)" in de
+    assert "Aktuelle Phase:" in de
+
+    en = _move(english(pmo), approved, choices.Stage.PILOT)
+    assert (
+        f"{approved.key} cannot move from Approved to Pilot: "
+        "it needs a hypothesis and success criteria."
+    ) in en
+    approved.refresh_from_db()
+    assert approved.stage == choices.Stage.APPROVED
+
+
+def test_successful_move_is_reported_in_german(pmo, portfolio):
+    idea = portfolio["idea"]
+    text = _move(german(pmo), idea, choices.Stage.PROPOSED)
+    assert f"{idea.key}: Von Idee nach Vorgeschlagen gewechselt." in text
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(pmo) -> APIClient:
+    client = APIClient()
+    client.force_login(factories.UserFactory(username="pmo-i18n"))
+    return client
+
+
+def test_api_gate_refusal_is_409_in_the_request_language_with_english_codes(api, portfolio):
+    approved = portfolio["approved"]
+    url = f"{API}initiatives/{approved.key}/transition/"
+
+    de = german(api).post(url, {"to": "pilot"}, format="json")
+    assert de.status_code == 409
+    error = de.json()["errors"][0]
+    assert error["code"] == "gate_not_met"
+    assert error["missing"] == ["hypothesis", "success_criteria"]
+    assert error["detail"] == (
+        f"{approved.key} kann nicht von Genehmigt zu Pilot wechseln: "
+        "Dafür braucht es eine Hypothese und Erfolgskriterien."
+    )
+    assert de["Content-Language"] == "de"
+
+    en = english(api).post(url, {"to": "pilot"}, format="json")
+    assert en.status_code == 409
+    assert en.json()["errors"][0]["code"] == "gate_not_met"
+    assert en.json()["errors"][0]["missing"] == ["hypothesis", "success_criteria"]
+    assert en.json()["errors"][0]["detail"] == (
+        f"{approved.key} cannot move from Approved to Pilot: "
+        "it needs a hypothesis and success criteria."
+    )
+
+
+def test_api_400_in_german_and_english(api, portfolio):
+    de = german(api).get(f"{API}initiatives/", {"active_in": "Herbst"})
+    assert de.status_code == 400
+    assert de.json()["type"] == "validation_error"
+    [error] = de.json()["errors"]
+    assert error["attr"] == "active_in"
+    assert error["detail"] == "„HERBST“ ist kein Quartal wie 2026-Q4."
+
+    en = english(api).get(f"{API}initiatives/", {"active_in": "Herbst"})
+    assert en.status_code == 400
+    [error_en] = en.json()["errors"]
+    assert (error_en["attr"], error_en["code"]) == (error["attr"], error["code"])
+    assert error_en["detail"] == "'HERBST' is not a quarter like 2026-Q4."
+
+
+def test_api_validation_error_of_a_write_in_german(api, portfolio):
+    url = f"{API}initiatives/{portfolio['idea'].key}/"
+    de = german(api).patch(url, {"budget_planned": "-5"}, format="json")
+    assert de.status_code == 400
+    details = [e["detail"] for e in de.json()["errors"]]
+    codes = [e["code"] for e in de.json()["errors"]]
+    en = english(api).patch(url, {"budget_planned": "-5"}, format="json")
+    assert [e["code"] for e in en.json()["errors"]] == codes  # codes never translate
+    assert details != [e["detail"] for e in en.json()["errors"]]
+    assert any(re.search(r"[äöüß]|größer|gleich|mindestens|Budget", d) for d in details)
+
+
+def test_api_database_rule_message_in_german(api, portfolio):
+    """A trigger-enforced rule (no Django constraint) still answers in the reader's language."""
+    idea = portfolio["idea"]
+    other = factories.InitiativeFactory(owner=idea.owner, lead_department=idea.lead_department)
+    url = f"{API}dependencies/"
+    first = german(api).post(url, {"initiative": idea.key, "depends_on": other.key})
+    assert first.status_code == 201, first.content
+    cycle = german(api).post(url, {"initiative": other.key, "depends_on": idea.key})
+    assert cycle.status_code == 400, cycle.content
+    assert "Diese Abhängigkeit würde einen Kreis bilden." in [
+        e["detail"] for e in cycle.json()["errors"]
+    ]
+
+
+def test_api_codes_and_vocabulary_values_stay_english(api, portfolio):
+    body = german(api).get(f"{API}initiatives/{portfolio['approved'].key}/").json()
+    assert body["stage"] == "approved"
+    assert body["kind"] == "chatbot"
+    assert body["alignment_level"] == "strong"
+    assert set(body["next_stages"]) >= {"pilot", "paused", "stopped"}
+
+
+# --- the vocabularies --------------------------------------------------------------------------
+
+
+def _catalogue() -> dict[tuple[str | None, str], dict[int, str]]:
+    return {
+        (entry.msgctxt, entry.msgid): entry.msgstr
+        for entry in parse_po(GERMAN_PO.read_text(encoding="utf-8"))
+        if not entry.is_header
+    }
+
+
+def _vocabularies() -> list[type[models.Choices]]:
+    return [
+        value
+        for value in vars(choices).values()
+        if isinstance(value, type)
+        and issubclass(value, models.Choices)
+        and value.__module__ == choices.__name__
+    ]
+
+
+def test_every_vocabulary_label_has_a_german_entry():
+    catalogue = _catalogue()
+    vocabularies = _vocabularies()
+    assert {v.__name__ for v in vocabularies} >= {
+        "Kind",
+        "Stage",
+        "Touchpoint",
+        "JourneyStage",
+        "RiskTier",
+        "Decision",
+        "TeamRoleKind",
+        "Gate",
+        "AlignmentLevel",
+        "Metric",
+    }
+    for vocabulary in vocabularies:
+        for member in vocabulary:
+            label = member.label
+            context, message = (None, *label._args) if len(label._args) == 1 else label._args
+            translations = catalogue.get((context, message))
+            assert translations, f"{vocabulary.__name__}.{member.name}: no entry for {message!r}"
+            assert all(t.strip() for t in translations.values()), (vocabulary, member)
+            # Some words are the same in German (Pilot, Chatbot, API); the label is shown
+            # from the catalogue either way.
+            with translation.override("de"):
+                assert str(label) == translations[0]
+
+
+def test_german_vocabulary_labels_read_as_the_glossary_says():
+    with translation.override("de"):
+        stages = [str(label) for label in choices.Stage.labels]
+        assert stages == [
+            "Idee",
+            "Vorgeschlagen",
+            "Genehmigt",
+            "Pilot",
+            "Skalierung",
+            "Betrieb",
+            "Außer Betrieb",
+            "Pausiert",
+            "Eingestellt",
+        ]
+        assert str(choices.VisionStatus.RETIRED.label) == "Abgelöst"
+        assert [str(label) for label in choices.Decision.labels] == [
+            "Fortführen",
+            "Skalieren",
+            "Neu ausrichten",
+            "Pausieren",
+            "Einstellen",
+        ]
+        assert str(Initiative._meta.verbose_name_plural) == "Initiativen"
+        assert str(Initiative._meta.get_field("budget_planned").verbose_name) == "Planbudget"
+    assert str(choices.VisionStatus.RETIRED.label) == "Retired"
+
+
+# --- the untranslated-string check --------------------------------------------------------------
+
+
+def test_check_passes_on_the_real_catalogue(capsys):
+    call_command("check_translations")
+    assert "de: all" in capsys.readouterr().out
+
+
+def _copy_catalogue(tmp_path: Path) -> Path:
+    copy = tmp_path / "locale"
+    shutil.copytree(LOCALE_DIR, copy, ignore=shutil.ignore_patterns("*.mo"))
+    return copy
+
+
+def _drop_entry(po: Path, msgid: str) -> None:
+    text = po.read_text(encoding="utf-8")
+    blocks = text.split("\n\n")
+    kept = [b for b in blocks if f'\nmsgid "{msgid}"\n' not in f"\n{b}\n"]
+    assert len(kept) == len(blocks) - 1
+    po.write_text("\n\n".join(kept), encoding="utf-8")
+
+
+def test_check_fails_when_a_marked_string_has_no_german_entry(tmp_path):
+    crafted = _copy_catalogue(tmp_path)
+    _drop_entry(catalogue_path(crafted, "de"), "Scaling")
+    with pytest.raises(CommandError) as refused:
+        call_command("check_translations", locale_dir=crafted)
+    # Extracted afresh, the dropped message comes back empty (or, when msgmerge finds a
+    # similar one, as a fuzzy guess): either way the check refuses it.
+    assert re.search(r"'Scaling' (has no translation|is fuzzy)", str(refused.value))
+    # The project's own catalogue is left as it was.
+    assert 'msgid "Scaling"\nmsgstr "Skalierung"' in GERMAN_PO.read_text(encoding="utf-8")
+
+
+def test_check_fails_on_fuzzy_empty_and_broken_placeholder_entries(tmp_path):
+    crafted = _copy_catalogue(tmp_path)
+    po = catalogue_path(crafted, "de")
+    text = po.read_text(encoding="utf-8")
+    text = text.replace(
+        'msgid "Pilot"\nmsgstr "Pilot"', '#, fuzzy\nmsgid "Pilot"\nmsgstr "Pilot"', 1
+    )
+    text = text.replace('msgid "Idea"\nmsgstr "Idee"', 'msgid "Idea"\nmsgstr ""', 1)
+    text = text.replace("Von %(from)s nach %(to)s gewechselt.", "Von %(von)s nach %(to)s.", 1)
+    po.write_text(text, encoding="utf-8")
+    with pytest.raises(CommandError) as refused:
+        call_command("check_translations", locale_dir=crafted, no_extract=True)
+    message = str(refused.value)
+    assert "'Pilot' is fuzzy" in message
+    assert "'Idea' has no translation" in message
+    assert "unknown placeholders ['%(von)']" in message
+
+
+def test_catalogue_reader_handles_plurals_contexts_and_continuation_lines():
+    text = (
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n\n'
+        '#: a.py:1\n#, python-format\nmsgid "%(n)d row"\nmsgid_plural "%(n)d rows"\n'
+        'msgstr[0] "%(n)d Zeile"\nmsgstr[1] ""\n\n'
+        'msgctxt "vision status"\nmsgid "Retired"\nmsgstr "Abgelöst"\n\n'
+        'msgid ""\n"A long "\n"message"\nmsgstr ""\n"Eine lange "\n"Meldung"\n\n'
+        '#~ msgid "Gone"\n#~ msgstr ""\n'
+    )
+    entries = parse_po(text)
+    assert [(e.msgctxt, e.msgid) for e in entries] == [
+        (None, ""),
+        (None, "%(n)d row"),
+        ("vision status", "Retired"),
+        (None, "A long message"),
+        (None, "Gone"),
+    ]
+    assert entries[1].msgstr == {0: "%(n)d Zeile", 1: ""}
+    assert entries[3].msgstr == {0: "Eine lange Meldung"}
+    assert entries[4].obsolete
+    assert catalogue_problems(text) == ["a.py:1: '%(n)d row' has no translation"]
+
+
+def test_the_german_catalogue_has_a_glossary_and_a_clean_header():
+    text = GERMAN_PO.read_text(encoding="utf-8")
+    assert text.startswith("# German catalogue")
+    for line in ("initiative            → Initiative", "vision                → Zielbild"):
+        assert line in text
+    header = parse_po(text)[0]
+    assert header.is_header
+    assert "fuzzy" not in header.flags
+    assert "Plural-Forms: nplurals=2; plural=(n != 1);" in header.msgstr[0]
+
+
+def test_dates_and_numbers_in_the_admin_follow_the_language(pmo, portfolio):
+    approved = portfolio["approved"]
+    Initiative.objects.filter(pk=approved.pk).update(
+        target_date=datetime.date(2026, 12, 31), budget_planned="1234567.50"
+    )
+    url = reverse("admin:registry_initiative_changelist")
+    assert "31. Dezember 2026" in visible_text(german(pmo).get(url))
+    assert "Dec. 31, 2026" in visible_text(english(pmo).get(url))
