@@ -37,6 +37,7 @@ from registry.models import (
     TeamRole,
     Vision,
 )
+from registry.reviews import ReviewClosedError
 
 TIMESTAMPS = ["created_at", "updated_at"]
 
@@ -513,8 +514,8 @@ class InitiativeSerializer(serializers.ModelSerializer):
 
 
 class OverlapReasonSerializer(serializers.Serializer):
-    """Why two initiatives overlap: same kind, touchpoint and journey stage, or same goal and
-    system.
+    """Why two initiatives overlap: same kind, touchpoint and journey stage, or same primary
+    goal and system.
     """
 
     rule = serializers.ChoiceField(choices=["kind_touchpoint_journey", "goal_system"])
@@ -804,8 +805,11 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
 
     def validate_review(self, review: Review) -> Review:
         if review.is_closed:
-            raise serializers.ValidationError(
-                _("The review is closed; its decisions can no longer change."), code="closed"
+            # A conflict with the stored record (409 review_closed), not bad input.
+            raise ReviewClosedError(
+                _("The %(period)s review is closed; its decisions can no longer change.")
+                % {"period": review.period},
+                field="review",
             )
         return review
 

@@ -6,6 +6,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from registry.api import sync_views, views
 from registry.api.permissions import ReadOnly
 from registry.api.report_views import ReportViewSet
+from registry.api.review_views import ReviewViewSet
 from registry.webhooks_api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -32,7 +33,7 @@ router.register("team-roles", views.TeamRoleViewSet, basename="teamrole")
 router.register("dependencies", views.DependencyViewSet, basename="dependency")
 router.register("notes", views.NoteViewSet, basename="note")
 router.register("stage-changes", views.StageChangeViewSet, basename="stagechange")
-router.register("reviews", views.ReviewViewSet, basename="review")
+router.register("reviews", ReviewViewSet, basename="review")
 router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("reports", ReportViewSet, basename="report")
