@@ -10,6 +10,9 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         from registry.roles import sync_role_groups
+        from registry.third_party_i18n import label_third_party_admin
+
+        label_third_party_admin()
 
         # Runs after auth's own receiver has created the permissions of every model.
         post_migrate.connect(
