@@ -59,6 +59,7 @@ from registry.models import (
     Vision,
 )
 from registry.rule_messages import rule_message
+from registry.snapshot_display import snapshot_rows
 
 if TYPE_CHECKING:  # mixins below are only ever mixed into these
     _AdminBase = admin.ModelAdmin
@@ -1387,10 +1388,7 @@ class StageChangeAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
 def _snapshot_html(snapshot: dict | None) -> str:
     if not snapshot:
         return "–"
-    rows = (
-        (key, ", ".join(f"{k}: {v}" for k, v in val.items()) if isinstance(val, dict) else val)
-        for key, val in sorted(snapshot.items())
-    )
+    rows = snapshot_rows(snapshot)  # labelled and formatted in the reader's language
     return format_html(
         '<dl class="registry-snapshot">{}</dl>',
         format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows),

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import models
@@ -441,3 +442,132 @@ def test_dates_and_numbers_in_the_admin_follow_the_language(pmo, portfolio):
     url = reverse("admin:registry_initiative_changelist")
     assert "31. Dezember 2026" in visible_text(german(pmo).get(url))
     assert "Dec. 31, 2026" in visible_text(english(pmo).get(url))
+
+
+# --- the final pass: a German PMO meets no English label --------------------------------------
+
+# English words of third-party pages that no catalogue of ours carries.
+THIRD_PARTY_ENGLISH = frozenset({"Pghistory", "Events", "events", "Tracks", "References"})
+PLACEHOLDER = re.compile(r"%\(|%[sd]|\{")
+
+
+def english_labels() -> set[str]:
+    """Every English message of ours whose German differs, as a reader would meet it."""
+    labels = set(THIRD_PARTY_ENGLISH)
+    for entry in parse_po(GERMAN_PO.read_text(encoding="utf-8")):
+        if entry.is_header or PLACEHOLDER.search(entry.msgid) or len(entry.msgid) > 80:
+            continue
+        german_text = entry.msgstr.get(0, "")
+        if german_text.strip().lower() != entry.msgid.strip().lower():
+            labels.add(entry.msgid.strip())
+    return labels
+
+
+def german_texts() -> set[str]:
+    return {
+        text.strip().lower()
+        for entry in parse_po(GERMAN_PO.read_text(encoding="utf-8"))
+        for text in entry.msgstr.values()
+    }
+
+
+def data_texts() -> set[str]:
+    """What the registry's rows say (names, slugs, job titles, sources): data, not labels.
+
+    Choice fields are left out: their codes must never reach a reader.
+    """
+    texts = set()
+    for model in apps.get_app_config("registry").get_models():
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.CharField) and not field.choices:
+                texts |= {
+                    str(value).strip().lower()
+                    for value in model._default_manager.values_list(field.attname, flat=True)
+                    if value
+                }
+    return texts
+
+
+def english_leftovers(response, labels: set[str]) -> list[str]:
+    """Text nodes of a page that are one of our English labels (capitalised or not).
+
+    A node that is also German (E-Mail), a language's own name in the switcher, or a value
+    of the portfolio's data (the demo portfolio is English) is not a leftover.
+    """
+    exempt = german_texts() | data_texts() | {"english", "deutsch"}
+    content = response.content.decode()
+    content = re.sub(r"(?is)<(script|style|textarea|code)\b.*?</\1>", "<x>", content)
+    nodes = [
+        html.unescape(node).strip().rstrip(":").strip() for node in re.split(r"<[^>]*>", content)
+    ]
+    folded = {label.lower() for label in labels} - exempt
+    return sorted({node for node in nodes if node and node.lower() in folded})
+
+
+@pytest.fixture
+def demo_portfolio(db):
+    from registry.demo import ensure_demo_logins, load_demo_portfolio
+
+    load_demo_portfolio()
+    ensure_demo_logins()
+
+
+def _admin_pages() -> list[str]:
+    from registry.models import Goal, Person, Review, ReviewDecision, System, Vision
+
+    initiative = (
+        Initiative.objects.filter(alignments__isnull=False, notes__isnull=False)
+        .distinct()
+        .order_by("key")
+        .first()
+    )
+    review = Review.objects.order_by("period").first()
+    pages = [
+        reverse("admin:index"),
+        reverse("admin:app_list", args=["registry"]),
+        reverse("admin:registry_initiative_changelist") + "?alignment=none",
+        reverse("admin:registry_initiative_change", args=[initiative.pk]),
+        reverse("admin:registry_initiative_add"),
+        reverse("admin:registry_goal_change", args=[Goal.objects.first().pk]),
+        reverse("admin:registry_vision_change", args=[Vision.objects.first().pk]),
+        reverse("admin:registry_review_change", args=[review.pk]),
+        reverse("admin:registry_reviewdecision_change", args=[ReviewDecision.objects.first().pk]),
+        reverse("admin:registry_person_change", args=[Person.objects.first().pk]),
+        reverse("admin:registry_system_change", args=[System.objects.first().pk]),
+        reverse("registry_import:start"),
+    ]
+    for model_admin in admin_site_registry():
+        opts = model_admin.model._meta
+        if opts.app_label == "registry":
+            pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+    return pages
+
+
+def admin_site_registry():
+    from django.contrib import admin
+
+    return list(admin.site._registry.values())
+
+
+def test_a_german_pmo_meets_no_english_label_in_the_admin(demo_portfolio):
+    client = german(Client())
+    assert client.login(username="pmo", password="pmo-demo")
+    labels = english_labels()
+    assert {"Scaling", "Stage", "alignment level", "Events"} <= labels
+    leftovers = {}
+    for url in _admin_pages():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Language"] == "de", url
+        found = english_leftovers(response, labels)
+        if found:
+            leftovers[url] = found
+    assert leftovers == {}, "\n".join(f"{url}: {found}" for url, found in leftovers.items())
+
+
+def test_the_english_admin_still_reads_english(demo_portfolio):
+    """The same pass in English finds the labels: the check can tell the languages apart."""
+    client = english(Client())
+    assert client.login(username="pmo", password="pmo-demo")
+    response = client.get(reverse("admin:registry_initiative_changelist"))
+    assert {"Stage", "Kind"} <= set(english_leftovers(response, english_labels()))
