@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import html
+import io
 import re
 import shutil
 from pathlib import Path
@@ -270,6 +271,43 @@ def test_api_codes_and_vocabulary_values_stay_english(api, portfolio):
     assert body["kind"] == "chatbot"
     assert body["alignment_level"] == "strong"
     assert set(body["next_stages"]) >= {"pilot", "paused", "stopped"}
+
+
+# --- the default language and the command line ------------------------------------------------
+
+
+def test_language_code_from_the_environment_is_the_default(pmo, portfolio, settings):
+    """LANGUAGE_CODE=de: a request that names no language gets the German admin."""
+    settings.LANGUAGE_CODE = "de"
+    page = pmo.get(reverse("admin:registry_initiative_changelist"))
+    assert page["Content-Language"] == "de"
+    assert "Ausgewählte Initiativen archivieren" in visible_text(page)
+    # A user's own choice still wins.
+    assert "Archive selected initiatives" in visible_text(
+        english(pmo).get(reverse("admin:registry_initiative_changelist"))
+    )
+
+
+def test_import_command_summary_in_german(db):
+    sample = Path(__file__).resolve().parent / "data" / "us-federal-2025-sample.csv"
+    out = io.StringIO()
+    with translation.override("de"):
+        call_command(
+            "import_initiatives",
+            str(sample),
+            "--mapping",
+            "us-federal-2025",
+            "--dry-run",
+            "--no-progress",
+            stdout=out,
+        )
+    summary = out.getvalue()
+    assert summary.startswith(
+        "Probelauf (nichts geschrieben; die Zahlen zeigen, was ein Import täte)"
+    )
+    assert re.search(r"^  Zeilen gelesen +\d+$", summary, re.MULTILINE)
+    assert re.search(r"^  angelegt +\d+$", summary, re.MULTILINE)
+    assert "rows read" not in summary
 
 
 # --- the vocabularies --------------------------------------------------------------------------
