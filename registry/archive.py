@@ -1,4 +1,4 @@
-"""Archive and restore initiatives: the registry's soft delete.
+"""Archive and restore initiatives (and goals): the registry's soft delete.
 
 Nothing leaves the portfolio through the admin or the API; an archived initiative drops out of
 live views and change feeds report it as a tombstone. Both moves lock the row, bump the
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.lifecycle import StaleVersionError
-from registry.models import Initiative
+from registry.models import Goal, Initiative
 
 
 def _is_user(actor: Any) -> bool:
@@ -75,4 +75,49 @@ def initiative_restore(
         fields.append("updated_by")
     locked.save(update_fields=fields)
     _copy_back(initiative, locked, [*fields, "archived_by_id", "updated_by_id"])
+    return True
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+
+def _lock_goal(goal: Goal, expected_version: int | None) -> Goal:
+    locked = Goal.objects.select_for_update().get(pk=goal.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersionError(current_version=locked.version)
+    return locked
+
+
+@transaction.atomic
+def goal_archive(*, goal: Goal, expected_version: int | None = None) -> bool:
+    """Archive a goal; returns False (and changes nothing) if it already was.
+
+    An archived goal leaves live lists and reports; alignments to it stop counting for
+    alignment levels and gates, and feeds show it with `archived_at` set. Its code stays
+    taken, so a restore brings back the same goal.
+    """
+    locked = _lock_goal(goal, expected_version)
+    if locked.archived_at is not None:
+        _copy_back(goal, locked, ["archived_at", "version"])  # type: ignore[arg-type]
+        return False
+    locked.archived_at = timezone.now()
+    locked.version += 1
+    fields = ["archived_at", "version", "updated_at"]
+    locked.save(update_fields=fields)
+    _copy_back(goal, locked, fields)  # type: ignore[arg-type]
+    return True
+
+
+@transaction.atomic
+def goal_restore(*, goal: Goal, expected_version: int | None = None) -> bool:
+    """Bring an archived goal back; returns False (and changes nothing) if it was live."""
+    locked = _lock_goal(goal, expected_version)
+    if locked.archived_at is None:
+        _copy_back(goal, locked, ["archived_at", "version"])  # type: ignore[arg-type]
+        return False
+    locked.archived_at = None
+    locked.version += 1
+    fields = ["archived_at", "version", "updated_at"]
+    locked.save(update_fields=fields)
+    _copy_back(goal, locked, fields)  # type: ignore[arg-type]
     return True

@@ -933,6 +933,8 @@ def write_alignments(plans: list[ItemPlan]) -> None:
             a.strength, a.is_primary = target.strength, target.is_primary
             a.rationale, a.expected_impact = target.rationale, target.expected_impact
             a.version += 1
+            # bulk_update skips auto_now; the alignment feed pages by updated_at.
+            a.updated_at = timezone.now()
             changed.append(a)
     if changed:
         # Clear primaries first: the one-primary unique index is checked row by row.
@@ -940,7 +942,8 @@ def write_alignments(plans: list[ItemPlan]) -> None:
             is_primary=False
         )
         Alignment.objects.bulk_update(
-            changed, ["strength", "is_primary", "rationale", "expected_impact", "version"]
+            changed,
+            ["strength", "is_primary", "rationale", "expected_impact", "version", "updated_at"],
         )
     Alignment.objects.bulk_create(
         [

@@ -422,7 +422,17 @@ class GoalFilterSet(filters.FilterSet):
     archived = StrictBooleanFilter(
         method="filter_archived", help_text=_("Default false: archived goals are left out.")
     )
-    updated_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    include_archived = StrictBooleanFilter(
+        method="filter_passthrough", help_text=_("true: live and archived together.")
+    )
+    updated_since = SinceFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=_(
+            "ISO date or date-time. Switches to cursor pagination ordered by (updated_at, id) "
+            "and includes archived goals (and tombstones of deleted ones)."
+        ),
+    )
     ordering = OrderingFilter(
         fields=("code", "title", "weight", "target_date", "updated_at", "progress"),
         tie_breaker="code",
@@ -433,9 +443,14 @@ class GoalFilterSet(filters.FilterSet):
         fields: list[str] = []
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        if self.form.cleaned_data.get("archived") is None:
+        data = self.form.cleaned_data
+        wants_archived = data.get("archived") is not None or data.get("include_archived")
+        if not wants_archived and data.get("updated_since") is None:
             queryset = queryset.filter(archived_at__isnull=True)
         return super().filter_queryset(queryset)
+
+    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset
 
     def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.filter(archived_at__isnull=not value)
@@ -516,7 +531,14 @@ class AlignmentFilterSet(filters.FilterSet):
     vision = by_id(Vision.objects.all(), str(_("vision with id")), field_name="goal__vision")
     strength = filters.MultipleChoiceFilter(choices=choices.AlignmentStrength.choices)
     is_primary = StrictBooleanFilter()
-    updated_since = SinceFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = SinceFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text=_(
+            "ISO date or date-time. Switches to cursor pagination ordered by (updated_at, id) "
+            "and includes tombstones of deleted alignments."
+        ),
+    )
     ordering = OrderingFilter(fields=("updated_at", "strength", "created_at"))
 
     class Meta:

@@ -11,9 +11,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from registry.api.keyset import KeysetPagination
 
 MAX_PAGE_SIZE = 500
 
@@ -57,8 +59,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return number
 
 
-class CursorPagination(pagination.CursorPagination):
-    """Stable pages over a growing feed, ordered by (updated_at, id)."""
+class CursorPagination(KeysetPagination):
+    """Stable pages over a growing feed, ordered by (updated_at, id): a keyset position, so
+    rows that change while a client pages are neither skipped nor repeated (see keyset).
+    """
 
     ordering = ("updated_at", "id")
     page_size_query_param = "page_size"
@@ -66,15 +70,6 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_page_size(self, request: Request) -> int | None:
         return _page_size(request, self.page_size_query_param, self.page_size)
-
-    def decode_cursor(self, request: Request) -> Any:
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationError(
-                {self.cursor_query_param: [_("This cursor is not valid; start again.")]},
-                code="invalid",
-            ) from None
 
 
 class EventCursorPagination(CursorPagination):
@@ -113,6 +108,9 @@ class InitiativePagination(pagination.BasePagination):
         paged["properties"]["count"]["description"] = _(
             "Total matches; absent in cursor mode (`updated_since` / `cursor`)."
         )
+        paged["properties"]["resume"] = self.cursor.get_paginated_response_schema(schema)[
+            "properties"
+        ]["resume"]
         paged["required"] = ["results"]
         return paged
 

@@ -31,6 +31,15 @@ from registry.api import filtersets, serializers
 from registry.api.authentication import request_token
 from registry.api.concurrency import check_if_match, etag_for
 from registry.api.errors import Conflict
+from registry.api.feeds import (
+    AlignmentFeedMixin,
+    AlignmentTombstoneSerializer,
+    GoalFeedMixin,
+    GoalTombstoneSerializer,
+    InitiativeFeedMixin,
+    InitiativeTombstoneSerializer,
+    feed_item_schema,
+)
 from registry.api.pagination import (
     EventCursorPagination,
     InitiativePagination,
@@ -44,7 +53,7 @@ from registry.api.permissions import (
     ReadOnly,
 )
 from registry.api.renderers import CSVRenderer
-from registry.archive import initiative_archive, initiative_restore
+from registry.archive import goal_archive, goal_restore, initiative_archive, initiative_restore
 from registry.history import actor_label
 from registry.idempotency import idempotent
 from registry.models import (
@@ -194,10 +203,25 @@ class VisionViewSet(RegistryViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
 
-class GoalViewSet(RegistryViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        responses=feed_item_schema(
+            "GoalFeedItem", serializers.GoalSerializer, GoalTombstoneSerializer
+        ),
+        description=_(
+            "CX goals, live ones by default. With `updated_since`, pages follow a cursor ordered "
+            "by (updated_at, id); archived goals appear with `archived_at` set, and goals "
+            "deleted in the admin as tombstones (`deleted: true`)."
+        ),
+    ),
+    destroy=extend_schema(
+        description=_("Archives the goal (nothing is deleted); POST …/restore/ undoes it.")
+    ),
+)
+class GoalViewSet(GoalFeedMixin, RegistryViewSet):
     """Measurable CX goals, addressed by code, with current value and progress.
 
-    Never deleted through the API (alignments and measurements hang on them).
+    DELETE archives (alignments and measurements hang on them), restore brings them back.
     """
 
     queryset = Goal.objects.with_progress().select_related("vision", "parent", "owner")
@@ -205,7 +229,34 @@ class GoalViewSet(RegistryViewSet):
     filterset_class = filtersets.GoalFilterSet
     lookup_field = "code"
     versioned = True
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    etag_actions = frozenset({"retrieve", "create", "update", "partial_update", "restore"})
+    if_match_actions = frozenset({"update", "partial_update", "destroy", "restore"})
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        goal = bound(serializer)
+        if goal.archived_at is not None:
+            raise Conflict(
+                _("%(code)s is archived; restore it first.") % {"code": goal.code}, code="archived"
+            )
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance: Goal) -> None:
+        goal_archive(goal=instance)
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.GoalSerializer},
+        description=_("Bring an archived goal back."),
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def restore(self, request: Request, code: str | None = None) -> Response:
+        with transaction.atomic():
+            goal = self.get_object()
+            goal_restore(goal=goal)
+            fresh = self.refetch(goal)
+        return Response(self.get_serializer(fresh).data)
 
 
 class MeasurementViewSet(RegistryViewSet):
@@ -259,10 +310,15 @@ class TagViewSet(RegistryViewSet):
         description=_(
             "The portfolio, filtered. `?format=csv` (or `Accept: text/csv`) gives the same "
             "rows, unpaginated, as CSV. With `updated_since`, pages follow a cursor ordered by "
-            "(updated_at, id) and archived initiatives appear as tombstones."
+            "(updated_at, id); archived initiatives appear with `archived_at` set, and ones "
+            "deleted in the admin as tombstones (`deleted: true`)."
         ),
         responses={
-            (200, "application/json"): serializers.InitiativeSerializer(many=True),
+            (200, "application/json"): feed_item_schema(
+                "InitiativeFeedItem",
+                serializers.InitiativeSerializer,
+                InitiativeTombstoneSerializer,
+            ),
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
                 description=_("One row per initiative; lists joined with '; '."),
@@ -285,7 +341,7 @@ class TagViewSet(RegistryViewSet):
         responses={200: serializers.InitiativeWriteSerializer},
     ),
 )
-class InitiativeViewSet(RegistryViewSet):
+class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
     """AI initiatives, addressed by key (AI-0042)."""
 
     serializer_class = serializers.InitiativeSerializer
@@ -512,7 +568,18 @@ class InitiativePartViewSet(RegistryViewSet):
         super().perform_destroy(instance)
 
 
-class AlignmentViewSet(InitiativePartViewSet):
+@extend_schema_view(
+    list=extend_schema(
+        responses=feed_item_schema(
+            "AlignmentFeedItem", serializers.AlignmentSerializer, AlignmentTombstoneSerializer
+        ),
+        description=_(
+            "With `updated_since`, pages follow a cursor ordered by (updated_at, id), and "
+            "deleted alignments appear as tombstones (`deleted: true`) in the same order."
+        ),
+    )
+)
+class AlignmentViewSet(AlignmentFeedMixin, InitiativePartViewSet):
     """How initiatives serve goals. Marking an alignment primary demotes the previous one;
     an aligned initiative always keeps exactly one primary (else 400).
     """
