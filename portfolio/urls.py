@@ -16,6 +16,7 @@ urlpatterns = [
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
     path("admin/registry/import/", include("registry.import_urls")),
+    path("admin/registry/board/", include("registry.board_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -39,6 +39,7 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
+from registry.dashboard import ActiveInFilter
 from registry.models import (
     Alignment,
     Department,
@@ -59,6 +60,7 @@ from registry.models import (
     Vision,
 )
 from registry.rule_messages import rule_message
+from registry.saved_views_admin import SavedViewFilter
 from registry.snapshot_display import snapshot_rows
 
 if TYPE_CHECKING:  # mixins below are only ever mixed into these
@@ -70,6 +72,8 @@ else:
 admin.site.site_header = _("AI-CX Portfolio Registry")
 admin.site.site_title = _("AI-CX Portfolio")
 admin.site.index_title = _("Portfolio administration")
+# The stock index with the portfolio dashboard and reviews on top.
+admin.site.index_template = "registry/admin_index.html"
 
 ADMIN_CSS = {"all": ("registry/admin.css",)}
 
@@ -918,7 +922,9 @@ class InitiativeAdmin(RegistryModelAdmin):
         AlignmentLevelFilter,
         "risk_tier",
         TouchpointFilter,
+        ActiveInFilter,
         ArchivedFilter,
+        SavedViewFilter,
     )
     list_select_related = ("owner", "lead_department")
     search_fields = ("key", "name", "owner__name", "owner__email")

@@ -68,6 +68,7 @@ from registry.models import (
     quarter_bounds,
 )
 from registry.reviews import ReviewError, review_close, review_decide, review_open
+from registry.saved_views import SavedView, saved_views_seed_standing
 
 DEFAULT_DEMO_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo_portfolio.yaml"
 ACTOR_NAME = "load_demo"
@@ -792,3 +793,10 @@ def ensure_demo_logins() -> list[DemoLogin]:
                     person.user = user
                     person.save(update_fields=["user", "updated_at"])
     return list(DEMO_LOGINS)
+
+
+def ensure_demo_saved_views() -> list[SavedView]:
+    """The review's standing queries as shared saved views of the demo PMO (kept if present)."""
+    pmo = next(login for login in DEMO_LOGINS if login.role == permissions.PMO)
+    owner = get_user_model().objects.get(username=pmo.username)
+    return saved_views_seed_standing(owner=owner)

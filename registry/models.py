@@ -1155,5 +1155,6 @@ class ReviewDecision(models.Model):
 
 # Models kept in the modules named for what they serve, registered with the app here.
 from registry.idempotency import IdempotencyRecord  # noqa: E402,F401
+from registry.saved_views import SavedView  # noqa: E402,F401
 from registry.tokens import ApiToken  # noqa: E402,F401
 from registry.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription, WorkerHeartbeat  # noqa: E402,F401

@@ -131,3 +131,10 @@ def can_change_any_initiative(user: Any, token: Any = None) -> bool:
     if is_integration(user):
         return token is not None
     return CONTRIBUTOR in group_names(user)
+
+
+def can_change_saved_view(user: Any, view: Any) -> bool:
+    """A saved view is changed (or deleted) by its owner; the PMO manages all of them."""
+    if is_pmo(user):
+        return True
+    return getattr(user, "is_authenticated", False) and view.owner_id == user.pk

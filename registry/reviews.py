@@ -547,9 +547,32 @@ def _delta(before: Decimal | None, after: Decimal | None) -> Decimal | None:
     return None if before is None or after is None else after - before
 
 
+def comparison_visible_to(comparison: dict[str, Any], *, user: Any) -> dict[str, Any]:
+    """A `review_compare()` result without the initiatives the user may not see
+    (confidential), so the API and the review page show each viewer only their share.
+    """
+    keys = {
+        entry["key"]
+        for entries in comparison.values()
+        if isinstance(entries, list)
+        for entry in entries
+        if "key" in entry
+    }
+    visible = set(
+        Initiative.objects.visible_to(user).filter(key__in=keys).values_list("key", flat=True)
+    )
+    return {
+        name: [e for e in entries if "key" not in e or e["key"] in visible]
+        if isinstance(entries, list)
+        else entries
+        for name, entries in comparison.items()
+    }
+
+
 __all__ = [
     "ReviewClosedError",
     "ReviewError",
+    "comparison_visible_to",
     "initiatives_in_period",
     "previous_review",
     "review_close",

@@ -38,16 +38,21 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "webhooksubscription": ALL,
         # The delivery log is written by the worker; "change" is the redeliver action.
         "webhookdelivery": ("view", "change"),
+        # Everyone's saved views (registry.permissions.can_change_saved_view).
+        "savedview": ALL,
     },
     CONTRIBUTOR: {
         **dict.fromkeys(DOMAIN_MODELS, VIEW),
+        # Their own saved views; shared ones read-only (decided per object).
+        "savedview": ALL,
         "initiative": ("view", "change"),
         "alignment": ALL,
         "teamrole": ALL,
         "dependency": ALL,
         "note": ("view", "add", "change"),
     },
-    VIEWER: dict.fromkeys(DOMAIN_MODELS, VIEW),
+    # The board reads the portfolio and keeps its own saved views.
+    VIEWER: {**dict.fromkeys(DOMAIN_MODELS, VIEW), "savedview": ALL},
     INTEGRATION: {},
 }
 

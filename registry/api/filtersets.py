@@ -315,6 +315,7 @@ class InitiativeFilterSet(filters.FilterSet):
         method="filter_depends_on", help_text=_("Initiatives that need this one (key).")
     )
     confidential = StrictBooleanFilter()
+    customer_facing = StrictBooleanFilter(help_text=_("true: initiatives customers meet."))
     ordering = OrderingFilter(
         fields=(
             ("key", "key"),

@@ -214,7 +214,7 @@ class ReviewViewSet(views.ReviewViewSet):
         review = self.get_object()
         previous = self.previous_review(request, review)
         comparison = reviews.review_compare(review=review, previous=previous)
-        comparison = self.without_hidden(request, comparison)
+        comparison = reviews.comparison_visible_to(comparison, user=request.user)
         return Response(ReviewComparisonSerializer(comparison).data)
 
     @staticmethod
@@ -234,23 +234,3 @@ class ReviewViewSet(views.ReviewViewSet):
                 code="invalid",
             )
         return found
-
-    @staticmethod
-    def without_hidden(request: Request, comparison: dict[str, Any]) -> dict[str, Any]:
-        """Leave out initiatives the user may not see (confidential), by key."""
-        keys = [
-            entry["key"]
-            for name, entries in comparison.items()
-            if isinstance(entries, list)
-            for entry in entries
-            if "key" in entry
-        ]
-        visible = set(
-            views.visible_initiatives(request).filter(key__in=keys).values_list("key", flat=True)
-        )
-        return {
-            name: [e for e in entries if "key" not in e or e["key"] in visible]
-            if isinstance(entries, list)
-            else entries
-            for name, entries in comparison.items()
-        }

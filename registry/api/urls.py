@@ -7,6 +7,7 @@ from registry.api import sync_views, views
 from registry.api.permissions import ReadOnly
 from registry.api.report_views import ReportViewSet
 from registry.api.review_views import ReviewViewSet
+from registry.api.saved_views_api import SavedViewViewSet
 from registry.webhooks_api import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -37,6 +38,7 @@ router.register("reviews", ReviewViewSet, basename="review")
 router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("reports", ReportViewSet, basename="report")
+router.register("saved-views", SavedViewViewSet, basename="savedview")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 # Before the router, whose initiative detail route would take "sync" for a key. `path`

@@ -53,6 +53,7 @@ from registry.api.permissions import (
     ReadOnly,
 )
 from registry.api.renderers import CSVRenderer
+from registry.api.saved_view_filters import InitiativeListFilterSet
 from registry.archive import goal_archive, goal_restore, initiative_archive, initiative_restore
 from registry.history import actor_label
 from registry.idempotency import idempotent
@@ -345,7 +346,7 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
     """AI initiatives, addressed by key (AI-0042)."""
 
     serializer_class = serializers.InitiativeSerializer
-    filterset_class = filtersets.InitiativeFilterSet
+    filterset_class = InitiativeListFilterSet  # the initiative filters plus ?view=
     pagination_class = InitiativePagination
     permission_classes = [InitiativeAccess]
     lookup_field = "key"

@@ -10,6 +10,7 @@ from registry.demo import (
     DEFAULT_DEMO_PATH,
     DemoDataError,
     ensure_demo_logins,
+    ensure_demo_saved_views,
     load_demo_portfolio,
 )
 from registry.models import Vision
@@ -45,3 +46,8 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (admin at /admin/):")
         for login in logins:
             self.stdout.write(f"  {login.username:<12} password {login.password:<17} {login.role}")
+
+        views = ensure_demo_saved_views()
+        self.stdout.write("Shared saved views (the review's standing queries):")
+        for view in views:
+            self.stdout.write(f"  {view.slug:<28} {view.query}")
