@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from registry import lifecycle, permissions, reports, reviews
+from registry.admin_history import StageJournalGoesWithItsInitiativeMixin, TriggerHistoryMixin
 from registry.archive import initiative_archive, initiative_restore
 from registry.choices import (
     ALIGNMENT_LEVEL_BY_STRENGTH,
@@ -270,7 +271,7 @@ class RegistryInline(_InlineBase):
         return formset_class
 
 
-class RegistryModelAdmin(ConstraintFeedbackMixin, admin.ModelAdmin):
+class RegistryModelAdmin(TriggerHistoryMixin, ConstraintFeedbackMixin, admin.ModelAdmin):
     """Base for every registry model admin."""
 
     list_per_page = 50
@@ -900,7 +901,7 @@ class StageChangeInline(RegistryInline, admin.TabularInline):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(RegistryModelAdmin):
+class InitiativeAdmin(StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin):
     form = InitiativeAdminForm
     list_display = (
         "key",

@@ -55,6 +55,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     VIEWER: {**dict.fromkeys(DOMAIN_MODELS, VIEW), "savedview": ALL},
     INTEGRATION: {},
 }
+# Permissions of other apps, as (app_label, codename). The admin's event browser
+# (django-pghistory) shows every recorded change, confidential initiatives' too: PMO only.
+OTHER_APP_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    PMO: (("pghistory", "view_events"),),
+}
 
 
 def sync_role_groups(**kwargs: Any) -> None:
@@ -64,6 +69,11 @@ def sync_role_groups(**kwargs: Any) -> None:
     for role, grants in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
         codenames = [f"{action}_{model}" for model, actions in grants.items() for action in actions]
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="registry", codename__in=codenames)
+        permissions = Permission.objects.filter(
+            content_type__app_label="registry", codename__in=codenames
         )
+        for app_label, codename in OTHER_APP_PERMISSIONS.get(role, ()):
+            permissions |= Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            )
+        group.permissions.set(permissions)
