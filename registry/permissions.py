@@ -124,6 +124,29 @@ def can_write_note(user: Any, note: Any, token: Any = None) -> bool:
     return can_change_initiative(user, note.initiative, token)
 
 
+def own_department_id(user: Any) -> int | None:
+    """The department of the person record linked to a login (None without one)."""
+    from registry.models import Person
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Person.objects.filter(user=user).values_list("department_id", flat=True).first()
+
+
+def can_hand_over_to(user: Any, *, department_id: int | None, token: Any = None) -> bool:
+    """May this user make a person of `department_id` an initiative's owner, or that
+    department its lead department?
+
+    PMO and integrations (for their source): anyone. A contributor only within their own
+    department: moving accountability into another silo is the PMO's decision, and handing an
+    initiative away must not be a way around it.
+    """
+    if is_pmo(user) or is_integration(user):
+        return True
+    own = own_department_id(user)
+    return own is not None and department_id == own
+
+
 def can_change_any_initiative(user: Any, token: Any = None) -> bool:
     """Whether the role writes initiatives at all (which ones is `can_change_initiative`)."""
     if is_pmo(user):

@@ -457,8 +457,30 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
             request.user, source=source, token=request_token(request)
         ):
             raise PermissionDenied(_("You may not move an initiative to another source."))
+        self.refuse_hand_over(initiative, serializer.validated_data)
         saved = serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
         serializer.instance = self.refetch_with_overlaps(saved)
+
+    def refuse_hand_over(self, initiative: Initiative, data: dict) -> None:
+        """A new owner or lead department outside the writer's department: PMO only (403)."""
+        owner, lead = data.get("owner", initiative.owner), data.get("lead_department")
+        changes = []
+        if owner is not None and owner != initiative.owner:
+            changes.append(owner.department_id)
+        if lead is not None and lead != initiative.lead_department:
+            changes.append(lead.pk)
+        token = request_token(self.request)
+        if any(
+            not rules.can_hand_over_to(self.request.user, department_id=dept, token=token)
+            for dept in changes
+        ):
+            raise PermissionDenied(
+                _(
+                    "Only the PMO hands %(key)s to an owner or lead department outside your "
+                    "own department."
+                )
+                % {"key": initiative.key}
+            )
 
     def perform_destroy(self, instance: Initiative) -> None:
         initiative_archive(initiative=instance, actor=acting_user(self.request))
