@@ -9,6 +9,7 @@ from registry import observability
 
 # 503 + Retry-After when the database is unreachable; JSON for the API; never a traceback.
 handler500 = "registry.resilience.server_error"
+handler404 = "registry.resilience.page_not_found"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

@@ -9,7 +9,8 @@ says (a deadlock, a constraint) keeps its own handling.
 
 Two entry points: `RegistryExceptionHandler` converts the error inside DRF views, and
 `server_error` (the project's `handler500`) covers everything else — the admin, and a
-session lookup in a middleware — with DEBUG off.
+session lookup in a middleware — with DEBUG off. `page_not_found` (handler404) keeps an API
+URL that matches no route in the same JSON shape.
 """
 
 from __future__ import annotations
@@ -67,6 +68,19 @@ def unavailable_response() -> JsonResponse:
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: an API URL that matches no route answers in the API's error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "type": "client_error",
+                "errors": [{"code": "not_found", "detail": str(_("Not found.")), "attr": None}],
+            },
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

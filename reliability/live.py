@@ -63,8 +63,13 @@ class LiveServer:
         port: int | None = None,
         timeout: int = 120,
         log_path: Path | None = None,
+        source_dir: Path | None = None,
     ) -> None:
         self.env = dict(env)
+        # Serve another copy of the code (e.g. a snapshot of a commit) instead of this one.
+        self.source_dir = Path(source_dir) if source_dir else PROJECT_DIR
+        if source_dir:
+            self.env["PYTHONPATH"] = str(self.source_dir)
         self.workers = workers
         self.port = port or free_port()
         self.timeout = timeout
@@ -94,7 +99,7 @@ class LiveServer:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(  # noqa: S603 (our own gunicorn, no shell)
             command,
-            cwd=PROJECT_DIR,
+            cwd=self.source_dir,
             env=self.env,
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,

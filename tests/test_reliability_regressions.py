@@ -142,3 +142,13 @@ def test_an_unexpected_error_shows_no_traceback(portfolio):
     assert page.status_code == 500
     assert "Traceback" not in page.content.decode()
     assert "secret detail" not in page.content.decode()
+
+
+@override_settings(DEBUG=False)
+@pytest.mark.parametrize("path", ["alignments/3.1e-263/", "initiatives/AI-1/nothing/", "nope/"])
+def test_an_api_url_matching_no_route_is_a_json_404(portfolio, path):
+    """A URL the router does not match was Django's HTML 404 page (schemathesis ST105)."""
+    response = portfolio.client("pmo").get(API + path)
+    body = assert_error_shape(response, 404)
+    assert body["errors"][0]["code"] == "not_found"
+    assert Client().get("/no-such-page/")["Content-Type"].startswith("text/html")
