@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from registry import lifecycle, permissions, reports, reviews
+from registry.admin_export import ExportActionsMixin
 from registry.admin_history import StageJournalGoesWithItsInitiativeMixin, TriggerHistoryMixin
 from registry.archive import initiative_archive, initiative_restore
 from registry.choices import (
@@ -901,7 +902,9 @@ class StageChangeInline(RegistryInline, admin.TabularInline):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin):
+class InitiativeAdmin(
+    ExportActionsMixin, StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin
+):
     form = InitiativeAdminForm
     list_display = (
         "key",
@@ -931,7 +934,12 @@ class InitiativeAdmin(StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin
     search_fields = ("key", "name", "owner__name", "owner__email")
     search_help_text = _("Key, name, or the owner's name or e-mail.")
     autocomplete_fields = ("owner", "lead_department", "departments", "systems", "tags")
-    actions = ("archive_selected", "restore_selected")
+    actions = (
+        "archive_selected",
+        "restore_selected",
+        "export_selected_csv",
+        "export_selected_xlsx",
+    )
     inlines = (
         AlignmentInline,
         TeamRoleInline,

@@ -28,6 +28,11 @@ Mapping format (see the shipped mappings for worked examples)::
       owner: {email: Contact, name: Owner}   # without a name, only registered people
       external_url: {template: "https://jira.example.com/browse/{Key}"}
       uses_personal_data: {column: has_pii, optional: true}   # skipped if the file lacks it
+
+The registry's own export layout (registry/mappings/registry-export.yaml) addresses rows by
+the registry's key instead: `identity: key` (the id column holds AI-0042), which also lets
+`source`, `external_id` and `alignments` (a JSON cell) be imported, and `format:
+{unescape_formulas: true}` drops the apostrophe the export puts before formula-like text.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import csv
 import datetime
 import hashlib
 import io
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -55,7 +61,7 @@ from django.db.models.functions import Lower
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from registry import sync
+from registry import exports, sync
 from registry.choices import (
     Autonomy,
     Channel,
@@ -68,6 +74,7 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
+from registry.exports import unescape_formula
 from registry.history import history_context
 from registry.models import Department, Initiative, Person, System, Tag
 
@@ -105,7 +112,13 @@ LIST_FIELDS |= {"customer_segments"}
 LINE_FIELDS = frozenset({"name", "currency", "external_url", "lead_department"})
 LINE_FIELDS |= set(CHOICE_FIELDS) - LIST_FIELDS
 SINGLE_VALUE_FIELDS = TEXT_FIELDS | LINE_FIELDS | BOOLEAN_FIELDS | DATE_FIELDS | DECIMAL_FIELDS
+# A cell holding the alignments as JSON (the registry's own layout, registry.exports).
+JSON_FIELDS = frozenset({"alignments"})
+# The sync identity as a field: only where rows are addressed by key (identity: key).
+IDENTITY_FIELDS = frozenset({"source", "external_id"})
+SINGLE_VALUE_FIELDS |= JSON_FIELDS | IDENTITY_FIELDS
 IMPORTABLE_FIELDS = SINGLE_VALUE_FIELDS | LIST_FIELDS | {"owner"}
+IDENTITIES = ("external_id", "key")
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "x", "ja", "oui", "si", "checked"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "nein", "non", "unchecked"})
@@ -121,7 +134,7 @@ SPEC_KEYS = frozenset(
 OWNER_KEYS = frozenset({"email", "name", "optional", "only_on_create"})
 UNMAPPED_CHOICES = ("default", "keep", "drop", "error")
 MAPPING_KEYS = frozenset(
-    {"name", "description", "source", "format", "placeholders", "id", "fields"}
+    {"name", "description", "source", "format", "placeholders", "id", "fields", "identity"}
     | {"create_missing_tags", "create_missing_departments", "department_function"}
 )
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
@@ -363,6 +376,9 @@ class ImportMapping:
     encoding: str = ""
     sheet: str = ""
     path: Path | None = None
+    # "external_id": rows are a source's, by its ids; "key": by the registry's keys.
+    identity: str = "external_id"
+    unescape_formulas: bool = False
 
     def required_columns(self) -> list[str]:
         columns = [*self.id.columns, *self.id.derive_from]
@@ -570,8 +586,21 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
         raise MappingError(
             _("department_function must be one of %s.") % ", ".join(DepartmentFunction.values)
         )
+    identity = str(data.get("identity") or "external_id")
+    if identity not in IDENTITIES:
+        raise MappingError(_("identity must be one of %s.") % ", ".join(IDENTITIES))
+    key_only = sorted(set(fields) & (JSON_FIELDS | IDENTITY_FIELDS)) if identity != "key" else []
+    if key_only:
+        raise MappingError(
+            _(
+                "fields.%(field)s: '%(field)s' cannot be imported here; only by the registry's own "
+                "layout (identity: key)."
+            )
+            % {"field": key_only[0]}
+        )
     file_format = data.get("format") or {}
-    if not isinstance(file_format, dict) or set(file_format) - {"delimiter", "encoding", "sheet"}:
+    format_keys = {"delimiter", "encoding", "sheet", "unescape_formulas"}
+    if not isinstance(file_format, dict) or set(file_format) - format_keys:
         raise MappingError(_("format may set delimiter, encoding and sheet."))
     if file_format.get("encoding"):
         try:
@@ -596,6 +625,8 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
         encoding=str(file_format.get("encoding") or ""),
         sheet=str(file_format.get("sheet") or ""),
         path=path,
+        identity=identity,
+        unescape_formulas=bool(file_format.get("unescape_formulas", False)),
     )
 
 
@@ -732,8 +763,16 @@ def convert(name: str, value: Any, spec: FieldSpec) -> Any:
             return str(Decimal(text))
         except InvalidOperation as error:
             raise InvalidValueError(_("'%s' is not an amount.") % value) from error
-    if name in TEXT_FIELDS:
+    if name in TEXT_FIELDS | IDENTITY_FIELDS:
         return str(value).strip()
+    if name in JSON_FIELDS:
+        try:
+            decoded = json.loads(str(value))
+        except ValueError as error:
+            raise InvalidValueError(_("'%s' is not a JSON list.") % value) from error
+        if not isinstance(decoded, list):
+            raise InvalidValueError(_("'%s' is not a JSON list.") % value)
+        return decoded
     # One-line fields: a line break inside a title cell is layout, not content.
     return " ".join(str(value).split())
 
@@ -756,6 +795,8 @@ class RowMapper:
 
     def cell(self, row: SourceRow, column: str) -> str:
         value = row.values.get(column, "").strip()
+        if self.mapping.unescape_formulas:
+            value = unescape_formula(value)
         return "" if self.is_blank(value) else value
 
     def external_id(self, row: SourceRow) -> tuple[str, bool]:
@@ -1143,11 +1184,12 @@ def drop_create_only_fields(
     if not create_only:
         return
     ids = [outcome.external_id for outcome in outcomes if not outcome.status]
-    existing = set(
-        Initiative.objects.filter(
-            source=source, external_id__in=ids, archived_at__isnull=True
-        ).values_list("external_id", flat=True)
+    rows = (
+        Initiative.objects.filter(key__in=ids)
+        if mapping.identity == "key"
+        else Initiative.objects.filter(source=source, external_id__in=ids)
     )
+    existing = set(rows.filter(archived_at__isnull=True).values_list(mapping.identity, flat=True))
     for outcome in outcomes:
         if outcome.external_id in existing:
             for name in create_only:
@@ -1277,7 +1319,7 @@ def _sync_chunks(
         items = [
             {
                 **outcome.item,
-                "external_id": outcome.external_id,
+                mapping.identity: outcome.external_id,
                 "note": _("Imported from %(file)s, row %(row)d, with the mapping %(mapping)s.")
                 % {
                     "file": filename or _("a spreadsheet"),
@@ -1288,7 +1330,8 @@ def _sync_chunks(
             for outcome in chunk
         ]
         # Once an all-or-nothing import has a refusal, later chunks are only checked.
-        result = sync.sync_batch(
+        upsert = exports.sync_by_key if mapping.identity == "key" else sync.sync_batch
+        result = upsert(
             source=source,
             items=items,
             actor=actor,

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -366,11 +366,18 @@ def resolve_lookups(items: Sequence[Mapping[str, Any]]) -> Lookups:
 
 def load_existing(source: str, external_ids: Iterable[str]) -> dict[str, Initiative]:
     """Live initiatives of the source by external id, with what a diff needs prefetched."""
-    rows = (
+    rows = with_diff_prefetches(
         Initiative.objects.filter(
             source=source, external_id__in=list(external_ids), archived_at__isnull=True
         )
-        .prefetch_related(
+    )
+    return {row.external_id: row for row in rows}
+
+
+def with_diff_prefetches(rows: QuerySet[Initiative]) -> QuerySet[Initiative]:
+    """What `diff_existing` reads of an initiative, in a constant number of queries."""
+    return (
+        rows.prefetch_related(
             Prefetch("departments", queryset=Department.objects.only("id")),
             Prefetch("systems", queryset=System.objects.only("id")),
             Prefetch("tags", queryset=Tag.objects.only("id")),
@@ -391,7 +398,6 @@ def load_existing(source: str, external_ids: Iterable[str]) -> dict[str, Initiat
         )
         .select_related("owner")
     )
-    return {row.external_id: row for row in rows}
 
 
 def archived_external_ids(source: str, external_ids: Iterable[str]) -> set[str]:
@@ -840,9 +846,8 @@ def insert_initiatives(plans: list[ItemPlan], *, source: str, user: Any, now) ->
         return
     objects = [
         Initiative(
-            **_model_values(plan),
-            source=source,
-            external_id=plan.result.external_id,
+            # A key-addressed import (registry.exports) brings key, source and external id.
+            **{"source": source, "external_id": plan.result.external_id, **_model_values(plan)},
             stage=plan.stage or Stage.IDEA,
             created_by=user,
             updated_by=user,

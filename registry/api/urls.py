@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from registry.api import sync_views, views
+from registry.api import export_views, sync_views, views
 from registry.api.permissions import ReadOnly
 from registry.api.report_views import ReportViewSet
 from registry.api.review_views import ReviewViewSet
@@ -53,6 +53,11 @@ urlpatterns = [
         "initiatives/sync/<str:source>/<path:external_id>/",
         sync_views.InitiativeSyncView.as_view(),
         name="initiative-sync",
+    ),
+    path(
+        "initiatives/export/",
+        export_views.InitiativeExportViewSet.as_view({"get": "list"}),
+        name="initiative-export",
     ),
     *router.urls,
 ]
