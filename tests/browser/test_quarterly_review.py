@@ -1,0 +1,146 @@
+"""The quarterly review in a real browser: the PMO logs in, reads the dashboard, follows a
+heatmap cell to the filtered initiative list, opens the quarter's review, decides on every
+initiative (one of them scaled through its gate), closes it, and finds it read-only.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from registry import choices, lifecycle, permissions
+from registry.dashboard import quarter_of
+from registry.models import Initiative, Review, ReviewDecision
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def crafted(db):
+    """Two departments, two goals, three initiatives with no dates (active in every quarter)."""
+    pmo = factories.UserFactory(username="board-pmo", groups=[permissions.PMO], is_staff=True)
+    vision = factories.VisionFactory(title="One Nordlicht")
+    nps = factories.GoalFactory(vision=vision, code="G-NPS", title="Customers recommend us")
+    factories.GoalFactory(vision=vision, code="G-AHT", title="Shorter calls")
+    service = factories.DepartmentFactory(slug="service", name="Service")
+    sales = factories.DepartmentFactory(slug="sales", name="Sales")
+
+    def make(name: str, department, **fields) -> Initiative:
+        initiative = factories.InitiativeFactory(
+            name=name,
+            owner=factories.PersonFactory(department=department),
+            lead_department=department,
+            **fields,
+        )
+        lifecycle.record_initial_stage(initiative=initiative)
+        return initiative
+
+    bot = make(
+        "Billing bot",
+        service,
+        stage=choices.Stage.PILOT,
+        hypothesis="Customers want instant answers.",
+        success_criteria="30 % resolved without an agent.",
+        learnings="Works for instalments.",
+        budget_planned=Decimal("120000"),
+    )
+    factories.AlignmentFactory(initiative=bot, goal=nps, strength=3)
+    assist = make("Agent assist", service, kind=choices.Kind.AGENT_ASSIST)
+    factories.AlignmentFactory(initiative=assist, goal=nps, strength=2)
+    offers = make("Offer engine", sales, kind=choices.Kind.PERSONALIZATION)
+    return {"pmo": pmo, "vision": vision, "bot": bot, "assist": assist, "offers": offers}
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+
+def test_pmo_runs_a_quarterly_review_in_the_browser(page, live_server, crafted, screenshot):
+    period = quarter_of(timezone.localdate())
+    log_in(page, live_server, "board-pmo")
+    screenshot(page, "admin-index")
+
+    # The dashboard, from the admin index.
+    page.click("#link-dashboard")
+    page.wait_for_selector("#heatmap svg")
+    assert page.inner_text("#figure-count .registry-figure__value") == "3"
+    assert page.inner_text("#figure-aligned .registry-figure__value") == "67 %"
+    screenshot(page, "dashboard")
+
+    # A heatmap cell opens the initiative list filtered by goal and department.
+    cell = page.locator(
+        "a.registry-heatmap__link", has=page.locator("title", has_text="G-NPS × Service")
+    )
+    cell.click()
+    page.wait_for_url(re.compile(r".*/admin/registry/initiative/\?.*goal=.*"))
+    listed = page.locator("#result_list tbody tr").all_inner_texts()
+    assert len(listed) == 2
+    assert any(crafted["bot"].key in row for row in listed)
+    assert any(crafted["assist"].key in row for row in listed)
+    screenshot(page, "filtered-changelist")
+
+    # Start this quarter's review from the dashboard.
+    page.goto(f"{live_server.url}{reverse('registry_board:dashboard')}")
+    page.click("#review-open-form input[type=submit]")
+    page.wait_for_selector("#decision-form")
+    assert page.inner_text(".messagelist") == f"The {period} review is open."
+    screenshot(page, "review-opened")
+
+    # Decide on every initiative, one at a time; the pilot is scaled through its gate.
+    decisions = {crafted["bot"].key: "scale", crafted["offers"].key: "stop"}
+    for _ in range(3):
+        key = page.get_attribute("#current-initiative", "data-key")
+        decision = decisions.get(key, "continue")
+        page.check(f"#decision-form input[name=decision][value={decision}]")
+        page.fill("#decision-form textarea[name=rationale]", f"{decision.title()} {key}.")
+        if decision == "scale":
+            page.check("#decision-form input[name=apply_move]")
+        page.click("#decision-form input[type=submit]")
+        page.wait_for_selector(".messagelist")
+        message = page.inner_text(".messagelist")
+        assert key in message
+        if decision == "scale":
+            assert "Moved from Pilot to Scaling." in message
+    assert "3 of 3 initiatives decided" in page.inner_text("#review-progress")
+    screenshot(page, "all-decided")
+
+    # Close it.
+    page.fill("#close-form textarea[name=summary]", "One scaled, one stopped, one continues.")
+    page.click("#close-form input[type=submit]")
+    page.wait_for_selector("#review-closed")
+    assert "is closed" in page.inner_text(".messagelist")
+    screenshot(page, "closed")
+
+    # Read-only from now on: no forms on the review page, none in the admin record.
+    assert page.locator("#decision-form").count() == 0
+    assert page.locator("#close-form").count() == 0
+    assert page.get_attribute("#content-main", "data-review-status") == "closed"
+    review = Review.objects.get(vision=crafted["vision"], period=period)
+    page.goto(f"{live_server.url}{reverse('admin:registry_review_change', args=[review.pk])}")
+    assert page.locator("input[name=_save]").count() == 0
+    assert page.locator("a", has_text="View the decisions").count() == 1
+    screenshot(page, "closed-record")
+    page.goto(f"{live_server.url}{reverse('registry_board:review-summary', args=[review.pk])}")
+    assert "Quarterly portfolio review" in page.inner_text("h1")
+    screenshot(page, "board-summary")
+
+    assert review.status == choices.ReviewStatus.CLOSED
+    assert dict(
+        ReviewDecision.objects.filter(review=review).values_list("initiative__key", "decision")
+    ) == {
+        crafted["bot"].key: "scale",
+        crafted["assist"].key: "continue",
+        crafted["offers"].key: "stop",
+    }
+    assert Initiative.objects.get(pk=crafted["bot"].pk).stage == choices.Stage.SCALING
