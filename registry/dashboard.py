@@ -40,7 +40,7 @@ from registry.choices import (
 from registry.models import Department, Goal, Initiative, Review, Vision, quarter_bounds
 
 # Colours of the alignment levels, as the admin's badges show them.
-LEVEL_COLOURS = {
+LEVEL_COLOURS: dict[str, str] = {
     AlignmentLevel.NONE: "#c62828",
     AlignmentLevel.WEAK: "#ef6c00",
     AlignmentLevel.MODERATE: "#9acd32",
@@ -94,8 +94,9 @@ class ActiveInFilter(admin.SimpleListFilter):
             today.replace(year=today.year - 1, month=1, day=1),
             today.replace(year=today.year + 1, month=12, day=31),
         )
-        if self.value() and self.value() not in around:
-            around.append(self.value())
+        chosen = self.value()
+        if chosen and chosen not in around:
+            around.append(chosen)
         return [(quarter, quarter) for quarter in sorted(around)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
@@ -170,6 +171,13 @@ def changelist_url(**params: Any) -> str:
     return f"{reverse('admin:registry_initiative_changelist')}?{query.urlencode()}"
 
 
+def lead_department_filter(department_id: int | None) -> dict[str, Any]:
+    """The changelist's own filter for a lead department, or for none."""
+    if department_id is None:
+        return {"lead_department__isnull": "True"}
+    return {"lead_department__id__exact": department_id}
+
+
 def change_url(pk: int | None) -> str | None:
     return reverse("admin:registry_initiative_change", args=[pk]) if pk else None
 
@@ -209,7 +217,7 @@ def heatmap(
     most = max(counts, default=0) or 1
     width, height = HEAT["cell_width"], HEAT["cell_height"]
     rows: list[dict[str, Any]] = []
-    scope = {"stage__in": ",".join(OPEN_STAGE_CODES), "active_in": period}
+    scope: dict[str, Any] = {"stage__in": ",".join(OPEN_STAGE_CODES), "active_in": period}
 
     def cell(x: int, y: int, found: dict | None, colour: str, url: str, title: str) -> HeatCell:
         count = found["count"] if found else 0
@@ -240,13 +248,7 @@ def heatmap(
             level = found["alignment_level"] if found else AlignmentLevel.NONE
             department = department_ids.get(column["slug"])
             url = changelist_url(
-                goal=goal_ids.get(goal["code"]),
-                **(
-                    {"lead_department__id__exact": department}
-                    if department
-                    else {"lead_department__isnull": "True"}
-                ),
-                **scope,
+                goal=goal_ids.get(goal["code"]), **lead_department_filter(department), **scope
             )
             title = f"{goal['code']} × {column['name'] or _('no lead department')}"
             row_cells.append(cell(x, y, found, LEVEL_COLOURS[level], url, title))
@@ -259,13 +261,7 @@ def heatmap(
         x = HEAT["label_width"] + column_index * (width + HEAT["gap"])
         department = department_ids.get(column["slug"])
         url = changelist_url(
-            alignment=AlignmentLevel.NONE,
-            **(
-                {"lead_department__id__exact": department}
-                if department
-                else {"lead_department__isnull": "True"}
-            ),
-            **scope,
+            alignment=AlignmentLevel.NONE, **lead_department_filter(department), **scope
         )
         title = f"{_('No goal')} × {column['name'] or _('no lead department')}"
         none_cells.append(

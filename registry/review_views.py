@@ -125,7 +125,8 @@ def _current(rows: list[Initiative], key: str | None) -> Initiative | None:
         if found is None:
             raise Http404(_("%(key)s is not part of this review.") % {"key": key})
         return found
-    return next((row for row in rows if row.decision is None), rows[0] if rows else None)
+    undecided = (row for row in rows if row.decision is None)  # type: ignore[attr-defined]
+    return next(undecided, rows[0] if rows else None)
 
 
 def _facts(row: Initiative, user: Any) -> dict[str, Any]:
@@ -481,7 +482,7 @@ def review_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable board summary: decisions by kind, with what changed since last quarter."""
     review = get_object_or_404(Review.objects.select_related("vision"), pk=pk)
     rows = export_rows(review, request.user)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for decision in DECISION_ORDER:
         members = [row for row in rows if row["decision"] == decision]
         if members:

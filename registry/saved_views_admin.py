@@ -4,7 +4,7 @@ changelist, which applies a view through the API's InitiativeFilterSet (one rule
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -17,7 +17,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
-from registry.saved_views import SavedView, SavedViewError, saved_view_resolve
+from registry.saved_views import (
+    SavedView,
+    SavedViewError,
+    SavedViewQuerySet,
+    saved_view_resolve,
+)
 
 
 def changelist_url(view: SavedView) -> str:
@@ -43,10 +48,11 @@ class SavedViewFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
         from registry.api.filtersets import InitiativeFilterSet
 
-        if self.value() is None:
+        reference = self.value()
+        if reference is None:
             return None
         try:
-            view = saved_view_resolve(self.value(), user=request.user)
+            view = saved_view_resolve(reference, user=request.user)
         except SavedViewError as error:
             raise IncorrectLookupParameters(error.message) from error
         data = view.filters().copy()
@@ -93,7 +99,7 @@ class SavedViewAdmin(admin.ModelAdmin):
     readonly_fields = ("owner", "open_link")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).visible_to(request.user)
+        return cast(SavedViewQuerySet, super().get_queryset(request)).visible_to(request.user)
 
     def _writable(self, request: HttpRequest, obj: SavedView | None) -> bool:
         return obj is None or permissions.can_change_saved_view(request.user, obj)
@@ -106,12 +112,12 @@ class SavedViewAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: SavedView, form: Any, change: bool) -> None:
         if not change:
-            obj.owner = request.user
+            obj.owner = cast(Any, request.user)
         super().save_model(request, obj, form, change)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        form_class.owner = obj.owner if obj is not None else request.user
+        form_class.owner = obj.owner if obj is not None else request.user  # type: ignore[attr-defined]
         return form_class
 
     @admin.display(description=_("initiatives"))

@@ -15,13 +15,12 @@ from rest_framework import serializers
 from registry import choices, reports
 from registry.models import quarter_bounds
 
-# Sums of many budgets need more digits than one budget.
-MONEY = {"max_digits": 20, "decimal_places": 2}
 REPORT_RULES = [reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM]
 
 
 def money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, **kwargs)
+    # Sums of many budgets need more digits than one budget.
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
 
 
 def nullable_text(**kwargs: Any) -> serializers.CharField:
@@ -192,7 +191,8 @@ class GoalProgressRowSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
     theme = serializers.CharField(allow_blank=True)
-    parent = nullable_text()
+    # Declared fields leave the class, so `parent` and `source` shadow nothing at run time.
+    parent = nullable_text()  # type: ignore[assignment]
     metric = serializers.ChoiceField(choices=choices.Metric.choices)
     unit = serializers.CharField()
     direction = serializers.ChoiceField(choices=choices.Direction.choices)
@@ -253,7 +253,7 @@ class GateGapSerializer(serializers.Serializer):
     name = serializers.CharField()
     stage = serializers.ChoiceField(choices=choices.Stage.choices)
     paused_from = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     external_id = nullable_text()
     imported_from = serializers.CharField(help_text=_("The source that brought it in."))
     lead_department = nullable_text()

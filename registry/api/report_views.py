@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -141,7 +142,7 @@ class Report:
     serializer: type[serializers.Serializer]
     csv_columns: tuple[str, ...]
     csv_rows: Callable[[Mapping[str, Any]], Rows]
-    description: str
+    description: str | Promise
     listing: bool = True
     parameters: type[serializers.Serializer] = shapes.ReportParametersSerializer
 

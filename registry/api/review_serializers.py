@@ -17,8 +17,6 @@ from registry import choices
 from registry.api.serializers import initiative_field
 from registry.models import Initiative
 
-MONEY = {"max_digits": 20, "decimal_places": 2}
-
 
 class ReviewInitiativeSerializer(serializers.Serializer):
     """An initiative the review covers, with derived values (against the review's vision)
@@ -43,8 +41,8 @@ class ReviewInitiativeSerializer(serializers.Serializer):
     goal_progress_pct = serializers.SerializerMethodField()
     is_silo = serializers.BooleanField()
     risk_tier = serializers.ChoiceField(choices=choices.RiskTier.choices)
-    budget_planned = serializers.DecimalField(**MONEY)
-    budget_spent = serializers.DecimalField(**MONEY)
+    budget_planned = serializers.DecimalField(max_digits=20, decimal_places=2)
+    budget_spent = serializers.DecimalField(max_digits=20, decimal_places=2)
     currency = serializers.CharField()
     decision = serializers.ChoiceField(choices=choices.Decision.choices, allow_null=True)
     rationale = serializers.CharField(allow_null=True)
@@ -130,7 +128,7 @@ class DecisionCodeField(serializers.CharField):
 
 
 def _money() -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, allow_null=True)
+    return serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
 
 
 class ComparedReviewSerializer(serializers.Serializer):

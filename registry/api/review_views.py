@@ -220,7 +220,7 @@ class ReviewViewSet(views.ReviewViewSet):
     @staticmethod
     def previous_review(request: Request, review: Review) -> Review | None:
         raw = request.query_params.get("previous")
-        if raw in (None, ""):
+        if not raw:
             return None
         found = Review.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
         if found is None:
