@@ -1078,7 +1078,8 @@ class InitiativeAdmin(
             return str(Stage.IDEA.label)
         label = str(obj.get_stage_display())
         if obj.stage == Stage.PAUSED and obj.paused_from:
-            label += f" ({_('from')} {Stage(obj.paused_from).label})"
+            paused_from = _("from")  # outside the f-string, so makemessages sees it
+            label += f" ({paused_from} {Stage(obj.paused_from).label})"
         return label
 
     @admin.display(description=_("primary goal"), ordering="primary_goal_code")

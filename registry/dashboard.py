@@ -37,6 +37,7 @@ from registry.choices import (
     Gate,
     Stage,
 )
+from registry.labels import label_of
 from registry.models import Department, Goal, Initiative, Review, Vision, quarter_bounds
 
 # Colours of the alignment levels, as the admin's badges show them.
@@ -250,7 +251,8 @@ def heatmap(
             url = changelist_url(
                 goal=goal_ids.get(goal["code"]), **lead_department_filter(department), **scope
             )
-            title = f"{goal['code']} × {column['name'] or _('no lead department')}"
+            no_lead = _("no lead department")  # outside the f-string, so makemessages sees it
+            title = f"{goal['code']} × {column['name'] or no_lead}"
             row_cells.append(cell(x, y, found, LEVEL_COLOURS[level], url, title))
         rows.append(
             {"label": f"{goal['code']} · {goal['title']}", "y": y, "cells": row_cells, "goal": goal}
@@ -263,7 +265,8 @@ def heatmap(
         url = changelist_url(
             alignment=AlignmentLevel.NONE, **lead_department_filter(department), **scope
         )
-        title = f"{_('No goal')} × {column['name'] or _('no lead department')}"
+        no_goal, no_lead = _("No goal"), _("no lead department")
+        title = f"{no_goal} × {column['name'] or no_lead}"
         none_cells.append(
             cell(x, y, unaligned.get(column["slug"]), LEVEL_COLOURS["none"], url, title)
         )
@@ -308,6 +311,7 @@ def progress_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
             status = _("on track")
         else:
             status = _("behind")
+        expected = _("expected")
         bars.append(
             {
                 "y": index * BAR["height"],
@@ -316,7 +320,7 @@ def progress_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "marker": round(BAR["label_width"] + track * row["expected_pct"] / 100, 1),
                 "colour": colour,
                 "text": (
-                    f"{progress:.0f} % · {_('expected')} {row['expected_pct']:.0f} % · {status}"
+                    f"{progress:.0f} % · {expected} {row['expected_pct']:.0f} % · {status}"
                     if progress is not None
                     else status
                 ),
@@ -444,9 +448,9 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
 def overlap_reason_text(reason: dict[str, Any]) -> str:
     if reason["rule"] == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
         return _("same kind (%(kind)s), touchpoint %(touchpoint)s, journey stage %(journey)s") % {
-            "kind": reason["kind"],
-            "touchpoint": reason["touchpoint"],
-            "journey": reason["journey_stage"],
+            "kind": label_of("kind", reason["kind"]),
+            "touchpoint": label_of("touchpoint", reason["touchpoint"]),
+            "journey": label_of("journey_stage", reason["journey_stage"]),
         }
     return _("same primary goal %(goal)s on %(system)s") % {
         "goal": reason["goal"],

@@ -30,7 +30,9 @@ from django.views.decorators.http import require_GET, require_POST
 from registry import lifecycle, permissions, reports, reviews
 from registry.choices import Decision, Gate, Stage
 from registry.dashboard import money, reader_view
+from registry.labels import export_value, move_label
 from registry.models import Initiative, Review, ReviewDecision, Vision
+from registry.xlsx_locale import format_cells
 
 DECISION_ORDER = list(Decision.values)
 
@@ -377,7 +379,7 @@ def export_rows(review: Review, user: Any) -> list[dict[str, Any]]:
                 "name": snap.get("name") or row.name,
                 "decision": row.decision or "",  # type: ignore[attr-defined]
                 "rationale": row.rationale or "",  # type: ignore[attr-defined]
-                "applied_move": f"{moved['from']} → {moved['to']}" if moved else "",
+                "applied_move": move_label(moved),  # stage labels, in the reader's language
                 "stage": snap.get("stage", row.stage),
                 "alignment_level": snap.get("alignment_level", row.alignment_level),  # type: ignore[attr-defined]
                 "primary_goal": snap.get("primary_goal", row.primary_goal_code) or "",  # type: ignore[attr-defined]
@@ -425,7 +427,7 @@ def review_export_csv(request: HttpRequest, pk: int) -> HttpResponse:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([str(label) for _name, label in EXPORT_COLUMNS])
     for row in export_rows(review, request.user):
-        writer.writerow([_cell(row[name]) for name, _label in EXPORT_COLUMNS])
+        writer.writerow([_cell(export_value(name, row[name])) for name, _label in EXPORT_COLUMNS])
     response = HttpResponse(
         ("\ufeff" + buffer.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
     )
@@ -452,10 +454,17 @@ def review_export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
             [
                 float(row[name])
                 if name in numeric and row[name] not in (None, "")
-                else _cell(row[name])
+                else _cell(export_value(name, row[name]))
                 for name, _label in EXPORT_COLUMNS
             ]
         )
+    # Amounts, percentages and dates in the formats of the reader's language.
+    kinds = {
+        index: "percent" if name == "goal_progress_pct" else "money"
+        for index, (name, _label) in enumerate(EXPORT_COLUMNS, start=1)
+        if name in numeric
+    }
+    format_cells(sheet.iter_rows(min_row=2), kinds)
     sheet.freeze_panes = "C2"
     for index, (name, _label) in enumerate(EXPORT_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = (
@@ -467,6 +476,7 @@ def review_export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     about.append([_("Status"), review.get_status_display()])
     about.append([_("Held on"), review.held_on])
     about.append([_("Summary"), review.summary])
+    format_cells(about.iter_rows())
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(

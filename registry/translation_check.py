@@ -167,3 +167,47 @@ def catalogue_stats(text: str) -> tuple[int, int]:
 
 def catalogue_path(locale_dir: Path, language: str, domain: str = "django") -> Path:
     return locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
+
+
+GETTEXT_NAMES = frozenset(
+    {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
+)
+
+
+def gettext_in_fstrings(source: str, filename: str = "<source>") -> list[str]:
+    """`f"{_('No goal')} …"`: makemessages cannot see a message marked inside an f-string,
+    so it would never be translated. Each such call, as `file:line: message`.
+    """
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for inner in ast.walk(node):
+            if (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Name)
+                and inner.func.id in GETTEXT_NAMES
+            ):
+                found.append(
+                    f"{filename}:{inner.lineno}: {ast.unparse(inner)} is inside an "
+                    "f-string, where makemessages cannot see it; assign it to a name first"
+                )
+    return found
+
+
+def project_sources(base_dir: Path, ignored: tuple[str, ...]) -> list[Path]:
+    """The project's .py files, without hidden folders and the ignored ones (`tests/*` …)."""
+    prefixes = tuple(pattern.rstrip("*").rstrip("/") + "/" for pattern in ignored)
+    sources = []
+    for path in sorted(base_dir.rglob("*.py")):
+        relative = path.relative_to(base_dir).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(base_dir).parts):
+            continue
+        if relative.startswith(prefixes) or ".egg-info/" in relative:
+            continue
+        sources.append(path)
+    return sources

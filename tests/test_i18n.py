@@ -609,3 +609,199 @@ def test_the_english_admin_still_reads_english(demo_portfolio):
     assert client.login(username="pmo", password="pmo-demo")
     response = client.get(reverse("admin:registry_initiative_changelist"))
     assert {"Stage", "Kind"} <= set(english_leftovers(response, english_labels()))
+
+
+# --- the dashboard, the review pages, the board summary and the exports ------------------------
+
+
+@pytest.fixture
+def reviewed(pmo, portfolio):
+    """A 2026-Q4 review of the active vision that decided to scale a pilot."""
+    from registry import reviews
+
+    approved = portfolio["approved"]
+    Initiative.objects.filter(pk=approved.pk).update(
+        stage=choices.Stage.PILOT,
+        learnings="Kundinnen nehmen den Bot an.",
+        start_date=datetime.date(2026, 1, 1),
+        budget_planned="1234567.50",
+    )
+    approved.refresh_from_db()
+    user = factories.UserFactory(username="pmo-i18n")
+    review = reviews.review_open(
+        vision=approved.alignments.get().goal.vision, period="2026-Q4", actor=user
+    )
+    reviews.review_decide(
+        review=review,
+        initiative=approved,
+        decision=choices.Decision.SCALE,
+        rationale="Trägt das NPS-Ziel.",
+        apply_move=True,
+        actor=user,
+    )
+    return review
+
+
+def board(name: str, *args: object) -> str:
+    return reverse(f"registry_board:{name}", args=args)
+
+
+def test_dashboard_in_german_and_english(pmo, reviewed):
+    url = board("dashboard") + "?period=2026-Q4"
+    de = visible_text(german(pmo).get(url))
+    for words in (
+        "Portfolio-Dashboard",
+        "Ausrichtungs-Heatmap: CX-Ziele × federführende Bereiche",
+        "Phasentrichter",
+        "Fortschritt der CX-Ziele",
+        "Initiativen, die in 2026-Q4 laufen",
+        "Quartalsreviews",
+        "Vorstandsübersicht",
+        "Skalierung",  # a stage of the funnel
+    ):
+        assert words in de, words
+    assert "1.234.567 EUR" in de  # planned budget, German grouping
+
+    en = visible_text(english(pmo).get(url))
+    for words in ("Portfolio dashboard", "Stage funnel", "initiatives active in 2026-Q4"):
+        assert words in en, words
+    assert "1,234,567 EUR" in en
+    assert "Phasentrichter" not in en
+
+
+def test_review_page_in_german_shows_labels_not_codes(pmo, reviewed):
+    key = Initiative.objects.get(review_decisions__review=reviewed).key
+    url = board("review", reviewed.pk) + f"?initiative={key}"
+    de = visible_text(german(pmo).get(url))
+    assert "Review 2026-Q4" in de
+    assert "Entscheidung: Skalieren" in de
+    assert "gewechselt Pilot → Skalierung" in de
+    assert "Art Chatbot / virtueller Assistent" in de
+    assert "1.234.567 EUR geplant" in de
+    assert "Mit dem vorigen Review vergleichen" in de
+    for code in (" scale ", "pilot → scaling", " strong "):
+        assert code not in f" {de} "
+
+    en = visible_text(english(pmo).get(url))
+    assert "Decision: Scale" in en
+    assert "moved Pilot → Scaling" in en
+
+
+def test_board_summary_in_german_and_english(pmo, reviewed):
+    de_page = german(pmo).get(board("review-summary", reviewed.pk))
+    assert '<html lang="de">' in de_page.content.decode()
+    de = visible_text(de_page)
+    assert "Quartalsreview des Portfolios 2026-Q4" in de
+    assert "Skalieren (1)" in de
+    assert "Skalierung" in de  # the stage column, as a label
+    assert "Stark" in de  # the alignment column
+    assert "1.234.568 EUR" in de
+    assert "Seit dem vorigen Review" in de
+
+    en = visible_text(english(pmo).get(board("review-summary", reviewed.pk)))
+    assert "Quarterly portfolio review 2026-Q4" in en
+    assert "Scale (1)" in en
+    assert "1,234,568 EUR" in en
+
+
+def test_review_csv_export_speaks_the_readers_language(pmo, reviewed):
+    import csv
+
+    de = german(pmo).get(board("review-export-csv", reviewed.pk))
+    rows = list(csv.reader(io.StringIO(de.content.decode("utf-8-sig"))))
+    header, row = rows[0], rows[1]
+    assert header[:3] == ["Schlüssel", "Initiative", "Entscheidung"]
+    record = dict(zip(header, row, strict=True))
+    assert record["Entscheidung"] == "Skalieren"
+    assert record["Wechsel vollzogen"] == "Pilot → Skalierung"
+    assert record["Ausrichtung"] == "Stark"
+    assert record["Silo"] in ("ja", "nein")
+
+    en = english(pmo).get(board("review-export-csv", reviewed.pk))
+    en_rows = list(csv.reader(io.StringIO(en.content.decode("utf-8-sig"))))
+    assert en_rows[0][:3] == ["Key", "Initiative", "Decision"]
+    assert dict(zip(en_rows[0], en_rows[1], strict=True))["Decision"] == "Scale"
+
+
+def test_review_xlsx_export_has_german_headers_and_locale_formats(pmo, reviewed):
+    from openpyxl import load_workbook
+
+    response = german(pmo).get(board("review-export-xlsx", reviewed.pk))
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook[reviewed.period]
+    header = [cell.value for cell in sheet[1]]
+    assert header[:3] == ["Schlüssel", "Initiative", "Entscheidung"]
+    row = {header[cell.column - 1]: cell for cell in sheet[2]}
+    assert row["Entscheidung"].value == "Skalieren"
+    assert row["Phase"].value == "Pilot"  # the stage the board saw (the same word in German)
+    assert row["Planbudget"].value == pytest.approx(1234567.5)
+    assert row["Planbudget"].number_format == "#,##0.00"  # Excel shows 1.234.567,50
+    assert row["Entschieden am"].is_date
+    assert row["Entschieden am"].number_format == "DD.MM.YYYY HH:MM"
+    about = workbook[workbook.sheetnames[1]]
+    assert workbook.sheetnames[1] == "Zu"
+    assert [cell.value for cell in about["A"]][:3] == ["Zielbild", "Quartal", "Status"]
+
+    english_book = load_workbook(
+        io.BytesIO(english(pmo).get(board("review-export-xlsx", reviewed.pk)).content)
+    )
+    english_sheet = english_book[reviewed.period]
+    assert [cell.value for cell in english_sheet[1]][:3] == ["Key", "Initiative", "Decision"]
+    english_header = [cell.value for cell in english_sheet[1]]
+    decided_at = english_sheet.cell(row=2, column=english_header.index("Decided at") + 1)
+    assert decided_at.number_format == "YYYY-MM-DD HH:MM"
+
+
+def test_label_filters_and_signed_numbers():
+    from registry import labels
+
+    with translation.override("de"):
+        assert labels.label_of("stage", "scaling") == "Skalierung"
+        assert labels.label_of("decision", "pivot") == "Neu ausrichten"
+        assert labels.label_of("stage", "unknown-code") == "unknown-code"
+        assert labels.label_of("stage", None) == ""
+        assert labels.move_label({"from": "pilot", "to": "scaling"}) == "Pilot → Skalierung"
+        assert labels.signed_number(25) == "+25,0"
+        assert labels.signed_number(-1.25, 2) == "−1,25"
+    with translation.override("en"):
+        assert labels.signed_number(25) == "+25.0"
+
+
+def test_a_german_board_meets_no_english_label_in_the_quarterly_review(demo_portfolio):
+    """The whole review as the German PMO does it: dashboard, review, compare, summary."""
+    from registry.models import Review
+
+    client = german(Client())
+    assert client.login(username="pmo", password="pmo-demo")
+    labels = english_labels()
+    review = Review.objects.order_by("-period").first()
+    pages = [
+        board("dashboard"),
+        board("dashboard") + f"?period={review.period}",
+        board("review", review.pk),
+        board("review-compare", review.pk),
+        board("review-summary", review.pk),
+    ]
+    leftovers = {}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        found = english_leftovers(response, labels)
+        if found:
+            leftovers[url] = found
+    assert leftovers == {}, "\n".join(f"{url}: {found}" for url, found in leftovers.items())
+
+
+def test_check_finds_messages_marked_inside_f_strings():
+    from registry.translation_check import gettext_in_fstrings
+
+    source = (
+        "from django.utils.translation import gettext as _\n"
+        "no_goal = _('No goal')\n"
+        'title = f"{no_goal} × {name}"\n'
+        "hidden = f\"{_('no lead department')} × {name}\"\n"
+    )
+    assert gettext_in_fstrings(source, "registry/example.py") == [
+        "registry/example.py:4: _('no lead department') is inside an f-string, where "
+        "makemessages cannot see it; assign it to a name first"
+    ]

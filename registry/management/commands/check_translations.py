@@ -17,7 +17,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
-from registry.translation_check import catalogue_path, catalogue_problems, catalogue_stats
+from registry.management.commands.makemessages import PROJECT_IGNORE_PATTERNS
+from registry.translation_check import (
+    catalogue_path,
+    catalogue_problems,
+    catalogue_stats,
+    gettext_in_fstrings,
+    project_sources,
+)
 
 SHOWN_PROBLEMS = 40
 
@@ -62,7 +69,7 @@ class Command(BaseCommand):
                 checked_dir.mkdir()
             if not options["no_extract"]:
                 self.extract(checked_dir, languages)
-            failures = []
+            failures = self.hidden_messages() if not options["no_extract"] else []
             for language in languages:
                 path = catalogue_path(checked_dir, language)
                 if not path.is_file():
@@ -86,6 +93,18 @@ class Command(BaseCommand):
                 "Untranslated strings (run `manage.py makemessages -l de --no-obsolete`, "
                 "translate, then `manage.py compilemessages`):\n" + "\n".join(failures)
             )
+
+    def hidden_messages(self) -> list[str]:
+        """Messages marked where makemessages cannot extract them (inside f-strings)."""
+        base_dir = Path(settings.BASE_DIR)
+        hidden = [
+            f"  {problem}"
+            for path in project_sources(base_dir, PROJECT_IGNORE_PATTERNS)
+            for problem in gettext_in_fstrings(
+                path.read_text(encoding="utf-8"), path.relative_to(base_dir).as_posix()
+            )
+        ]
+        return ["Marked messages makemessages cannot see:", *hidden] if hidden else []
 
     def extract(self, locale_dir: Path, languages: list[str]) -> None:
         """makemessages into `locale_dir`: new strings appear there as empty entries."""
