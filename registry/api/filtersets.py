@@ -234,8 +234,14 @@ class InitiativeFilterSet(filters.FilterSet):
     `updated_since` feed is asked for, where they appear as tombstones (`archived_at` set).
     """
 
-    stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices, help_text=_("Repeatable."))
-    kind = filters.MultipleChoiceFilter(choices=choices.Kind.choices, help_text=_("Repeatable."))
+    # distinct=False: these match columns of the initiative itself, so no row can repeat;
+    # DISTINCT over every selected column would make the database sort the whole match.
+    stage = filters.MultipleChoiceFilter(
+        choices=choices.Stage.choices, distinct=False, help_text=_("Repeatable.")
+    )
+    kind = filters.MultipleChoiceFilter(
+        choices=choices.Kind.choices, distinct=False, help_text=_("Repeatable.")
+    )
     department = by_slug(
         Department.objects.all(),
         str(_("department with slug")),
@@ -259,15 +265,16 @@ class InitiativeFilterSet(filters.FilterSet):
         method="filter_theme", help_text=_("Aligned to a goal of this theme.")
     )
     alignment = filters.MultipleChoiceFilter(
-        field_name="alignment_level",
+        method="filter_alignment",
         choices=choices.AlignmentLevel.choices,
+        distinct=False,
         help_text=_("Derived alignment level to the active vision. Repeatable."),
     )
     aligned = StrictBooleanFilter(
         method="filter_aligned",
         help_text=_("true: aligned to a goal of the active vision; false: aligned to none."),
     )
-    risk_tier = filters.MultipleChoiceFilter(choices=choices.RiskTier.choices)
+    risk_tier = filters.MultipleChoiceFilter(choices=choices.RiskTier.choices, distinct=False)
     touchpoint = filters.ChoiceFilter(
         choices=choices.Touchpoint.choices, method="filter_touchpoint"
     )
@@ -275,7 +282,7 @@ class InitiativeFilterSet(filters.FilterSet):
         choices=choices.JourneyStage.choices, method="filter_journey_stage"
     )
     interaction_mode = filters.ChoiceFilter(choices=choices.InteractionMode.choices)
-    autonomy = filters.MultipleChoiceFilter(choices=choices.Autonomy.choices)
+    autonomy = filters.MultipleChoiceFilter(choices=choices.Autonomy.choices, distinct=False)
     tag = KeyChoiceFilter(
         queryset=Tag.objects.all(),
         to_field_name="name",
@@ -367,12 +374,17 @@ class InitiativeFilterSet(filters.FilterSet):
             Exists(Alignment.objects.filter(initiative=OuterRef("pk"), goal__theme__iexact=value))
         )
 
-    def filter_aligned(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return (
-            queryset.filter(alignment_strength__gt=0)
-            if value
-            else queryset.filter(alignment_strength=0)
-        )
+    def filter_alignment(
+        self, queryset: InitiativeQuerySet, name: str, value: list[str]
+    ) -> InitiativeQuerySet:
+        return queryset.alignment_level_in(value)
+
+    def filter_aligned(
+        self, queryset: InitiativeQuerySet, name: str, value: bool
+    ) -> InitiativeQuerySet:
+        none = [str(choices.AlignmentLevel.NONE)]
+        others = [level for level in choices.AlignmentLevel.values if level not in none]
+        return queryset.alignment_level_in(others if value else none)
 
     def filter_touchpoint(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(touchpoints__contains=[value])
@@ -385,7 +397,9 @@ class InitiativeFilterSet(filters.FilterSet):
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         query = SearchQuery(value, search_type="websearch", config="english")
-        return queryset.filter(Q(search_vector=query) | Q(key__iexact=value.strip()))
+        # Keys are stored upper-case (AI-0042): an exact match on the upper-cased value finds
+        # the same rows as iexact and, unlike UPPER(key), uses the key's unique index.
+        return queryset.filter(Q(search_vector=query) | Q(key=value.strip().upper()))
 
     def filter_active_in(
         self, queryset: InitiativeQuerySet, name: str, value: str
