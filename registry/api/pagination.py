@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.keyset import KeysetPagination
+from registry.counting import EstimatedCountPaginator
 
 MAX_PAGE_SIZE = 500
 
@@ -37,8 +38,13 @@ def _page_size(request: Request, param: str, default: int | None) -> int | None:
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`count`, `next`, `previous`, `results`; `?page=` and `?page_size=` (≤ 500)."""
+    """`count`, `next`, `previous`, `results`; `?page=` and `?page_size=` (≤ 500).
 
+    `count` is exact up to REGISTRY_EXACT_COUNT_LIMIT matches and PostgreSQL's estimate
+    beyond (registry.counting), so a page costs the same at any portfolio size.
+    """
+
+    django_paginator_class = EstimatedCountPaginator
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
 
