@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices, lifecycle
+from registry.api import fast_read
 from registry.api.fields import NaturalKeyRelatedField
 from registry.models import (
     Alignment,
@@ -481,6 +482,15 @@ class InitiativeSerializer(serializers.ModelSerializer):
         fields = INITIATIVE_FIELDS
         read_only_fields = INITIATIVE_SERVER_MANAGED
         validators: list = []  # the (source, external_id) constraint answers 409 itself
+
+    def to_representation(self, instance: Initiative) -> Any:
+        # Reads of the viewset's annotated, prefetched initiatives take a direct path with the
+        # same output (registry.api.fast_read); anything else goes through DRF's fields.
+        if type(self) is InitiativeSerializer:
+            fast = fast_read.initiative_representation(self, instance)
+            if fast is not None:
+                return fast
+        return super().to_representation(instance)
 
     @extend_schema_field(
         serializers.ListField(child=serializers.ChoiceField(choices.Stage.choices))

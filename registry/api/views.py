@@ -27,7 +27,7 @@ from rest_framework.serializers import BaseSerializer
 
 from registry import choices, lifecycle, reports
 from registry import permissions as rules
-from registry.api import filtersets, serializers
+from registry.api import fast_read, filtersets, serializers
 from registry.api.authentication import request_token
 from registry.api.concurrency import check_if_match, etag_for
 from registry.api.errors import Conflict
@@ -40,6 +40,7 @@ from registry.api.feeds import (
     InitiativeTombstoneSerializer,
     feed_item_schema,
 )
+from registry.api.json_renderer import FastJSONRenderer
 from registry.api.pagination import (
     EventCursorPagination,
     InitiativePagination,
@@ -358,35 +359,56 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
     csv_columns = serializers.InitiativeCsvSerializer.Meta.fields
 
     @staticmethod
-    def annotated(queryset: InitiativeQuerySet) -> InitiativeQuerySet:
-        """Everything the serializer reads, in a constant number of queries."""
-        return (
-            queryset.with_derived()
+    def annotated(queryset: InitiativeQuerySet, *, prefetch: bool = True) -> InitiativeQuerySet:
+        """Everything the serializer reads, in a constant number of queries (not the
+        full-text vector, which only filters). Without `prefetch`, the caller fetches the
+        relations itself (`fast_read.attach_related`).
+        """
+        queryset = (
+            queryset.defer("search_vector")
+            .with_derived()
             .annotate(stage_rank=STAGE_RANK)
             .select_related("owner", "lead_department", "created_by", "updated_by")
-            .prefetch_related(
-                "departments",
-                "systems",
-                "tags",
-                Prefetch(
-                    "alignments",
-                    queryset=Alignment.objects.select_related("goal").order_by(
-                        "-is_primary", "-strength", "id"
-                    ),
+        )
+        if not prefetch:
+            return queryset
+        return queryset.prefetch_related(
+            "departments",
+            "systems",
+            "tags",
+            Prefetch(
+                "alignments",
+                queryset=Alignment.objects.select_related("goal").order_by(
+                    "-is_primary", "-strength", "id"
                 ),
-                Prefetch("team", queryset=TeamRole.objects.select_related("person")),
-            )
+            ),
+            Prefetch("team", queryset=TeamRole.objects.select_related("person")),
+        )
+
+    def light_read(self) -> bool:
+        """JSON reads take the direct path: relations as tuples, no nested serializers."""
+        return (
+            getattr(self, "action", None) in ("list", "retrieve")
+            and not self.wants_csv()
+            and not getattr(self, "format_kwarg", None)
         )
 
     def get_queryset(self) -> QuerySet:
-        return self.annotated(visible_initiatives(self.request))
+        return self.annotated(visible_initiatives(self.request), prefetch=not self.light_read())
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
+        if args and self.light_read():
+            rows = args[0] if kwargs.get("many") else [args[0]]
+            if isinstance(rows, list | tuple):
+                fast_read.attach_related([row for row in rows if isinstance(row, Initiative)])
+        return super().get_serializer(*args, **kwargs)
 
     def refetch(self, instance: Model) -> Model:
         # Whoever wrote it gets the answer, even if the write made it invisible to them.
         return self.annotated(Initiative.objects.all()).get(pk=instance.pk)
 
     def get_renderers(self) -> list:
-        renderers = [JSONRenderer(), BrowsableAPIRenderer()]
+        renderers = [FastJSONRenderer(), BrowsableAPIRenderer()]
         if getattr(self, "action", None) == "list":
             renderers.append(CSVRenderer())
         return renderers
