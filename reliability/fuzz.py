@@ -79,10 +79,8 @@ class RoleRun:
     @property
     def auth_failures(self) -> int:
         failures = sum(self.failures.get(code, 0) for code in AUTH_FAILURES)
-        if self.role == "anonymous":  # every API operation must refuse an anonymous caller
-            failures += sum(
-                n for status, n in self.server_statuses.items() if status not in {"401", "413"}
-            )
+        if self.role == "anonymous":  # no API operation may serve an anonymous caller
+            failures += sum(n for status, n in self.server_statuses.items() if int(status) < 400)
         return failures
 
 
@@ -115,6 +113,7 @@ def run_role(
     seed: int = 1,
     workers: int = 2,
     max_time: int | None = None,
+    phases: str = PHASES,
 ) -> RoleRun:
     """One schemathesis run in one role; the schema is the registry's own."""
     report_path = report_dir / f"schemathesis-{role}.json"
@@ -125,7 +124,7 @@ def run_role(
         "--url",
         base_url,
         "--phases",
-        PHASES,
+        phases,
         "--checks",
         "all",
         "--max-examples",
@@ -231,7 +230,9 @@ def fuzz_live(
     roles: Iterable[str] = ROLES,
     seed: int = 1,
     max_time: int | None = None,
+    phases: Mapping[str, str] | None = None,
 ) -> dict:
+    """Run every role; `phases` may narrow the phases per role (CI), all four by default."""
     report_dir.mkdir(parents=True, exist_ok=True)
     # The schema is generated once (it takes seconds) and read from a file by every run.
     schema_path = report_dir / "openapi.json"
@@ -249,6 +250,7 @@ def fuzz_live(
             metrics_token=metrics_token,
             seed=seed,
             max_time=max_time,
+            phases=(phases or {}).get(role, PHASES),
         )
         for role in roles
     ]

@@ -9,6 +9,22 @@ from registry import permissions
 from tests import factories
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reliability: slow fault and load runs; `make reliability` (-m reliability)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow reliability runs only when asked for with `-m reliability`."""
+    if "reliability" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow reliability run: make reliability")
+    for item in items:
+        if "reliability" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def pmo_user(db):
     return factories.UserFactory(username="pmo", groups=[permissions.PMO], is_staff=True)
