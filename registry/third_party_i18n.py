@@ -20,6 +20,9 @@ EVENTS_BUTTON = _("Events")
 # Same text as pghistory's own verbose_name_plural, so the migration state does not change.
 EVENTS_PLURAL = _("events")
 
+# pghistory's `method` filter: an object's own events, or events of rows that refer to it.
+METHODS = {"tracks": _("its own changes"), "references": _("changes referring to it")}
+
 FILTER_TITLES = {
     "LabelFilter": _("event"),
     "EventModelFilter": _("event table"),
@@ -60,6 +63,15 @@ def _events_admin_class(base: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
                 f"{key}: {context[key]}" for key in ("channel", "actor") if context.get(key)
             )
 
+        def changelist_view(self, request: Any, extra_context: Any = None) -> Any:
+            response = super().changelist_view(request, extra_context)
+            method, context = request.GET.get("method"), getattr(response, "context_data", None)
+            if method in METHODS and context and context.get("subtitle"):
+                # pghistory titles the page "Tracks <object>"; say it in the reader's language.
+                context["subtitle"] = context["subtitle"].replace(method.title(), "", 1).strip()
+                context["subtitle"] = f"{context['subtitle']}: {METHODS[method]}"
+            return response
+
         def get_list_display(self, request: Any) -> list[str]:
             return [
                 "event_time",
@@ -71,6 +83,10 @@ def _events_admin_class(base: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
             ]
 
     return TranslatedEventsAdmin
+
+
+def _method_lookups(self: Any, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
+    return list(METHODS.items())
 
 
 def label_third_party_admin() -> None:
@@ -87,6 +103,7 @@ def label_third_party_admin() -> None:
     events_model._meta.verbose_name_plural = EVENTS_PLURAL
     for name, title in FILTER_TITLES.items():
         getattr(core, name).title = title
+    core.MethodFilter.lookups = _method_lookups  # type: ignore[method-assign]
     registered = admin.site._registry.get(events_model)
     if registered is not None and not getattr(registered, "_registry_translated", False):
         admin.site.unregister(events_model)

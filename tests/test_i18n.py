@@ -573,6 +573,9 @@ def _admin_pages() -> list[str]:
         reverse("admin:registry_person_change", args=[Person.objects.first().pk]),
         reverse("admin:registry_system_change", args=[System.objects.first().pk]),
         reverse("registry_import:start"),
+        # The change history the History button opens (the PMO holds its view permission).
+        reverse("admin:pghistory_events_changelist")
+        + f"?obj=registry.Initiative:{initiative.pk}&method=tracks",
     ]
     for model_admin in admin_site_registry():
         opts = model_admin.model._meta
