@@ -22,9 +22,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Re-installs only when the project's dependencies change.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Re-installs only when the project's dependencies change. Versions are pinned by
+# constraints.txt (`make constraints` refreshes it from the virtualenv).
+$(STAMP): pyproject.toml constraints.txt reliability/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -r reliability/requirements.txt
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -63,6 +64,37 @@ format: setup
 # The embedded-database path end to end: migrate, load the demo portfolio, one request.
 smoke: demo locale
 	$(BIN)/python manage.py smoke_check
+
+# --- reliability and security (docs/RELIABILITY.md) ---
+# Everything that stops a database or kills a server does it to a PostgreSQL and a gunicorn
+# it starts itself; results land in reliability/results/.
+.PHONY: fuzz reliability audit backup restore constraints
+
+# Schemathesis, all phases, every role, against gunicorn on loopback. FUZZ_ARGS="--max-examples 20"
+fuzz: setup
+	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
+
+# The slow runs (1,000 read-modify-writes, database outage, SIGKILL mid-sync, concurrent
+# syncs), then the full fuzz and the audit.
+reliability: setup
+	$(BIN)/pytest -p no:cacheprovider -m reliability tests/test_reliability_faults.py
+	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
+	$(MAKE) audit
+
+audit: setup
+	$(BIN)/bandit -q -r registry portfolio reliability -c reliability/bandit.yaml -b reliability/bandit-baseline.json
+	$(BIN)/pip-audit --local --progress-spinner off
+
+# pg_dump (custom format) of DATABASE_URL or the embedded database: `make backup [BACKUP=file]`
+backup: setup
+	$(BIN)/python -m reliability.backup backup $(if $(BACKUP),--out $(BACKUP))
+
+# Replaces every table: `make restore BACKUP=backups/registry-….dump CONFIRM=yes`
+restore: setup
+	$(BIN)/python -m reliability.backup restore $(BACKUP) $(if $(filter yes,$(CONFIRM)),--yes)
+
+constraints:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^ai-cx-portfolio' > constraints.txt
 
 clean-db:
 	rm -rf .pgdata

@@ -85,7 +85,7 @@ def prepare_database(pg: DisposablePostgres, name: str, **env: str) -> tuple[dic
     """Create, migrate and seed a database; returns (environment, role tokens)."""
     environment = production_env(pg.create_database(name), **env)
     run_manage(environment, "migrate", "--no-input", "-v0")
-    seeded = subprocess.run(  # noqa: S603 (this project's seed module)
+    seeded = subprocess.run(  # noqa: S603 (this project's seed module) # nosec B603
         [sys.executable, "-m", "reliability.seed"],
         cwd=PROJECT_DIR,
         env=environment,
@@ -267,7 +267,7 @@ def checksum(database_url: str) -> dict:
     columns = ", ".join(SYNCED_COLUMNS)
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            f"SELECT {columns} FROM registry_initiative WHERE source = %s "  # noqa: S608
+            f"SELECT {columns} FROM registry_initiative WHERE source = %s "  # noqa: S608 # nosec B608
             "ORDER BY external_id",
             [SOURCE],
         ).fetchall()
@@ -289,8 +289,8 @@ def checksum(database_url: str) -> dict:
             "ON i.id = s.initiative_id WHERE i.source = %s",
             [SOURCE],
         ).fetchone()[0]
-    digest = hashlib.md5(  # noqa: S324 (a checksum, not security)
-        "\n".join(repr(row) for row in rows).encode()
+    digest = hashlib.md5(
+        "\n".join(repr(row) for row in rows).encode(), usedforsecurity=False
     ).hexdigest()
     return {
         "rows": counts[0],

@@ -147,7 +147,7 @@ def run_role(
         command += ["--header", f"Authorization: Token {token}"]
     before = status_counts(base_url, metrics_token)
     started = time.monotonic()
-    result = subprocess.run(  # noqa: S603 (the venv's schemathesis, no shell)
+    result = subprocess.run(  # noqa: S603 (the venv's schemathesis, no shell) # nosec B603
         command,
         cwd=PROJECT_DIR,
         capture_output=True,
@@ -271,7 +271,7 @@ def serve_scratch_registry(workdir: Path) -> tuple:
     )
     (workdir / "prometheus").mkdir(exist_ok=True)
     run_manage(env, "migrate", "--no-input", "-v0")
-    seeded = subprocess.run(  # noqa: S603 (this project's seed module)
+    seeded = subprocess.run(  # noqa: S603 (this project's seed module) # nosec B603
         [sys.executable, "-m", "reliability.seed"],
         cwd=PROJECT_DIR,
         env=env,

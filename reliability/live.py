@@ -97,7 +97,7 @@ class LiveServer:
         ]
         if self.log_path is not None:
             self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(  # noqa: S603 (our own gunicorn, no shell)
+        self.process = subprocess.Popen(  # noqa: S603 (our own gunicorn, no shell) # nosec B603
             command,
             cwd=self.source_dir,
             env=self.env,
@@ -154,7 +154,7 @@ class LiveServer:
 
 def run_manage(env: Mapping[str, str], *args: str, timeout: float = 600) -> str:
     """`manage.py <args>` in a child process with this environment."""
-    result = subprocess.run(  # noqa: S603 (manage.py of this project, no shell)
+    result = subprocess.run(  # noqa: S603 (manage.py of this project, no shell) # nosec B603
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
         env=dict(env),

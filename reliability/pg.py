@@ -58,7 +58,7 @@ class DisposablePostgres:
     # --- life cycle --------------------------------------------------------------------
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(  # noqa: S603 (the wheel's PostgreSQL tools, no shell)
+        return subprocess.run(  # noqa: S603 (the wheel's PostgreSQL tools, no shell) # nosec B603
             [str(self.bin / args[0]), *args[1:]],
             check=True,
             capture_output=True,
@@ -109,7 +109,7 @@ class DisposablePostgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def is_running(self) -> bool:
-        result = subprocess.run(  # noqa: S603 (pg_ctl status, no shell)
+        result = subprocess.run(  # noqa: S603 (pg_ctl status, no shell) # nosec B603
             [str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],
             capture_output=True,
             text=True,
