@@ -257,7 +257,7 @@ def fuzz_live(
     return summarise(runs)
 
 
-def serve_scratch_registry(workdir: Path) -> tuple:
+def serve_scratch_registry(workdir: Path, source_dir: Path | None = None) -> tuple:
     """Disposable PostgreSQL + migrated, seeded database + gunicorn; the caller stops both."""
     from reliability.live import LiveServer, production_env, run_manage
     from reliability.pg import DisposablePostgres
@@ -280,7 +280,9 @@ def serve_scratch_registry(workdir: Path) -> tuple:
         check=True,
     )
     tokens = json.loads(seeded.stdout.strip().splitlines()[-1])
-    server = LiveServer(env, workers=3, log_path=workdir / "gunicorn.log").start()
+    server = LiveServer(
+        env, workers=3, log_path=workdir / "gunicorn.log", source_dir=source_dir
+    ).start()
     return pg, server, tokens, metrics_token
 
 
@@ -290,9 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "fuzz.json")
+    parser.add_argument(
+        "--source-dir", type=Path, help="serve this copy of the code (e.g. a `git archive`)"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="registry-fuzz-"))
-    pg, server, tokens, metrics_token = serve_scratch_registry(workdir)
+    pg, server, tokens, metrics_token = serve_scratch_registry(workdir, args.source_dir)
     try:
         summary = fuzz_live(
             base_url=server.url,
