@@ -60,7 +60,8 @@ def pmo_view(view: Any) -> Any:
 
 
 def mapping_choices() -> list[tuple[str, str]]:
-    return [(mapping.slug, mapping.name) for mapping in imports.shipped_mappings()]
+    # Shipped mappings' names are in the catalogue (makemessages reads the YAML).
+    return [(mapping.slug, _(mapping.name)) for mapping in imports.shipped_mappings()]
 
 
 class ImportUploadForm(forms.Form):

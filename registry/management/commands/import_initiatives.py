@@ -172,7 +172,7 @@ class Command(BaseCommand):
                 "file": report.filename,
                 "format": f"{report.file_format}{encoding}",
                 "source": report.source,
-                "mapping": report.mapping,
+                "mapping": _(report.mapping),  # a shipped mapping's name is in the catalogue
             }
             + ("" if report.atomic else _(", good rows kept (--no-atomic)"))
         )
