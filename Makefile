@@ -11,7 +11,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export DJANGO_SETTINGS_MODULE ?= portfolio.settings
 
-.PHONY: run test lint format setup locale migrate demo smoke clean-db
+.PHONY: run test lint format setup locale migrate demo smoke clean-db bench
 
 # German catalogue: the .po is committed, the .mo it compiles to is built here (pure Python).
 LOCALE_PO := registry/locale/de/LC_MESSAGES/django.po
@@ -64,6 +64,11 @@ format: setup
 # The embedded-database path end to end: migrate, load the demo portfolio, one request.
 smoke: demo locale
 	$(BIN)/python manage.py smoke_check
+
+# Load test against the machine's PostgreSQL (needs Debian's wrk); see docs/PERFORMANCE.md.
+# Seeds bench_1k/bench_100k/bench_1m when missing. BENCH_ARGS="--only compare" for a part.
+bench: setup
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # --- reliability and security (docs/RELIABILITY.md) ---
 # Everything that stops a database or kills a server does it to a PostgreSQL and a gunicorn
