@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from registry import lifecycle, permissions, reports, reviews
+from registry.admin_changelist import LeadDepartmentFilter
 from registry.admin_export import ExportActionsMixin
 from registry.admin_history import StageJournalGoesWithItsInitiativeMixin, TriggerHistoryMixin
 from registry.archive import initiative_archive, initiative_restore
@@ -41,6 +42,7 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
+from registry.counting import EstimatedCountPaginator
 from registry.dashboard import ActiveInFilter
 from registry.models import (
     Alignment,
@@ -647,7 +649,8 @@ class AlignmentLevelFilter(admin.SimpleListFilter):
         }
         if value not in strengths:
             raise IncorrectLookupParameters(value)
-        return queryset.filter(alignment_strength=strengths[value])
+        # Semi-joins (same rule as the annotation): the page stops early, no per-row subquery.
+        return cast(InitiativeQuerySet, queryset).alignment_level_in([value])
 
 
 class AlignedGoalFilter(admin.SimpleListFilter):
@@ -921,7 +924,7 @@ class InitiativeAdmin(
     list_filter = (
         "stage",
         "kind",
-        ("lead_department", admin.RelatedOnlyFieldListFilter),
+        ("lead_department", LeadDepartmentFilter),
         AlignedGoalFilter,
         AlignmentLevelFilter,
         "risk_tier",
@@ -931,6 +934,10 @@ class InitiativeAdmin(
         SavedViewFilter,
     )
     list_select_related = ("owner", "lead_department")
+    # A page costs the same at any portfolio size: counts are bounded (registry.counting)
+    # and the unfiltered total is not counted a second time.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     search_fields = ("key", "name", "owner__name", "owner__email")
     search_help_text = _("Key, name, or the owner's name or e-mail.")
     autocomplete_fields = ("owner", "lead_department", "departments", "systems", "tags")
