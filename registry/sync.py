@@ -376,28 +376,25 @@ def load_existing(source: str, external_ids: Iterable[str]) -> dict[str, Initiat
 
 def with_diff_prefetches(rows: QuerySet[Initiative]) -> QuerySet[Initiative]:
     """What `diff_existing` reads of an initiative, in a constant number of queries."""
-    return (
-        rows.prefetch_related(
-            Prefetch("departments", queryset=Department.objects.only("id")),
-            Prefetch("systems", queryset=System.objects.only("id")),
-            Prefetch("tags", queryset=Tag.objects.only("id")),
-            Prefetch(
-                "alignments",
-                queryset=Alignment.objects.select_related("goal__vision").only(
-                    "id",
-                    "initiative_id",
-                    "goal_id",
-                    "strength",
-                    "is_primary",
-                    "rationale",
-                    "expected_impact",
-                    "goal__archived_at",
-                    "goal__vision__status",
-                ),
+    return rows.prefetch_related(
+        Prefetch("departments", queryset=Department.objects.only("id")),
+        Prefetch("systems", queryset=System.objects.only("id")),
+        Prefetch("tags", queryset=Tag.objects.only("id")),
+        Prefetch(
+            "alignments",
+            queryset=Alignment.objects.select_related("goal__vision").only(
+                "id",
+                "initiative_id",
+                "goal_id",
+                "strength",
+                "is_primary",
+                "rationale",
+                "expected_impact",
+                "goal__archived_at",
+                "goal__vision__status",
             ),
-        )
-        .select_related("owner")
-    )
+        ),
+    ).select_related("owner")
 
 
 def archived_external_ids(source: str, external_ids: Iterable[str]) -> set[str]:

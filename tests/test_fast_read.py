@@ -58,9 +58,7 @@ def test_fast_path_is_what_the_api_answers(portfolio):  # noqa: F811
     ).data
     by_key = {item["key"]: json.loads(JSONRenderer().render(item)) for item in slow}
     for item in listed["results"]:
-        expected = json.loads(
-            json.dumps(by_key[item["key"]]).replace("127.0.0.1", "testserver")
-        )
+        expected = json.loads(json.dumps(by_key[item["key"]]).replace("127.0.0.1", "testserver"))
         assert item == expected
     key = listed["results"][0]["key"]
     assert client.get(f"{API}initiatives/{key}/").json() == listed["results"][0]
