@@ -2,10 +2,12 @@
 
 A numbered page shows how many rows match. Counting them exactly reads every match, so a
 page of 50 out of a million would cost a scan of the million. `EstimatedCountPaginator`
-counts exactly up to `REGISTRY_EXACT_COUNT_LIMIT` rows (10,000 by default; bounded work),
+counts exactly up to `REGISTRY_EXACT_COUNT_LIMIT` rows (1,000 by default: bounded work),
 and beyond that answers PostgreSQL's own estimate of the row count (EXPLAIN, no rows read):
-"about 480,000" is as useful as the exact figure on a list nobody pages to the end of, and
-small results — the ones people read to the last row — stay exact.
+"about 48,000" is as useful as the exact figure on a list nobody pages to the end of (20
+pages of 50 are counted exactly), and small results — the ones people read to the last row
+— stay exact. A filtered count checks its filter per row (semi-joins for goal or alignment),
+so the limit bounds that work too.
 
 When the count is an estimate, page numbers past it are still served (the last page is
 found by an empty page, not by the estimate), and "is there a next page" is answered by
@@ -22,7 +24,7 @@ from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-DEFAULT_EXACT_COUNT_LIMIT = 10_000
+DEFAULT_EXACT_COUNT_LIMIT = 1_000
 
 
 def exact_count_limit() -> int:

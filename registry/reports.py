@@ -215,8 +215,8 @@ def portfolio_summary(
     vision_obj = resolve_vision(vision)
     vision_id = vision_obj.pk if vision_obj else None
     scope = initiative_scope(user=user, period=period)
-    base_sql, base_params = _compiled(
-        with_vision_alignment(scope, vision_id).values(
+    scope_sql, scope_params = _compiled(
+        scope.values(
             "id",
             "stage",
             "kind",
@@ -226,10 +226,29 @@ def portfolio_summary(
             "currency",
             "budget_planned",
             "budget_spent",
-            "alignment_level",
-            "primary_goal_id",
         )
     )
+    # The alignment level and primary goal of `with_vision_alignment`, computed for the
+    # whole scope at once: one pass over the vision's alignments grouped by initiative and
+    # a hash join, instead of three correlated subqueries per initiative (the report tests
+    # pin the figures on crafted data).
+    levels = " ".join(
+        f"WHEN {strength} THEN '{level}'" for strength, level in ALIGNMENT_LEVEL_BY_STRENGTH.items()
+    )
+    base_sql = f"""
+        SELECT s.*, CASE coalesce(l.strength, 0) {levels} END AS alignment_level,
+               l.primary_goal_id
+        FROM ({scope_sql}) s
+        LEFT JOIN (
+            SELECT a.initiative_id, max(a.strength) AS strength,
+                   max(a.goal_id) FILTER (WHERE a.is_primary) AS primary_goal_id
+            FROM registry_alignment a
+            JOIN registry_goal g
+              ON g.id = a.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
+            GROUP BY a.initiative_id
+        ) l ON l.initiative_id = s.id
+    """
+    base_params = [*scope_params, vision_id]
     parts = [
         f"SELECT '{dimension}' AS dimension, b.{dimension}::text AS code, NULL::text AS name, "
         f"{_AGGREGATES} FROM base b GROUP BY b.{dimension}"
