@@ -8,6 +8,7 @@ both look a refused rule up by name, never by the database's wording.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from django.apps import apps
 from django.utils.functional import Promise
@@ -25,8 +26,8 @@ TRIGGER_RULE_MESSAGES: dict[str, Promise] = {
 
 
 @cache
-def _lazy_rule_messages() -> dict[str, Promise | str]:
-    messages: dict[str, Promise | str] = dict(TRIGGER_RULE_MESSAGES)
+def _lazy_rule_messages() -> dict[str, Any]:
+    messages: dict[str, Any] = dict(TRIGGER_RULE_MESSAGES)
     for model in apps.get_app_config("registry").get_models():
         for constraint in model._meta.constraints:
             messages[constraint.name] = constraint.violation_error_message
