@@ -138,7 +138,7 @@ class FeedListMixin:
     and builds the tombstones in `deletions()`.
     """
 
-    pagination_class = FeedPagination
+    pagination_class: Any = FeedPagination
     tombstone_serializer_class: type[serializers.Serializer] = TombstoneSerializer
 
     def deletions(self, since: datetime.datetime | None) -> QuerySet:
