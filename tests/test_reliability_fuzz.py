@@ -64,6 +64,10 @@ def test_schemathesis_finds_no_server_error_and_no_auth_bypass(live_registry, tm
         roles=ROLES,
         phases=CI_PHASES,
     )
+    print(  # the figures docs/RELIABILITY.md quotes (pytest -s)
+        f"\nfuzz: {summary['cases']} cases, {summary['requests']} API requests, "
+        f"{summary['server_errors']} server errors, {summary['auth_failures']} auth failures"
+    )
     roles = summary["roles"]
     assert set(roles) == set(ROLES)
     for role, run in roles.items():

@@ -81,6 +81,7 @@ def test_the_rate_limit_holds_across_gunicorn_workers_with_redis(seeded, tmp_pat
     with LiveServer(env, workers=3, log_path=tmp_path / "gunicorn.log") as server:
         result = throttle(base_url=server.url, token=tokens["integration"], rate=rate, sent=150)
     redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+    print(f"\nthrottle: {rate}/min, {result.allowed} of {result.sent} served, {result.answers}")
     assert set(result.answers) <= {200, 429}, result.answers
     assert result.seconds < 60  # all inside one window
     assert abs(result.deviation) <= 0.10, (result.allowed, result.answers)
