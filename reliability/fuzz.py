@@ -288,7 +288,7 @@ def serve_scratch_registry(workdir: Path, source_dir: Path | None = None) -> tup
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=60)
+    parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--roles", default=",".join(ROLES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "fuzz.json")
