@@ -232,3 +232,28 @@ def sync_batch(request: HttpRequest) -> HttpResponse:
         {"source": source, "atomic": True, "written": True, "counts": counts, "items": results}
     )
     return _answer(body_out, cursor.count)
+
+
+@csrf_exempt  # token-authenticated, as the API's sync endpoint
+def sync_batch_module(request: HttpRequest) -> HttpResponse:
+    """`module`: the API's sync without its HTTP layer and without join-or-justify — the
+    registry.sync upsert itself (validation, lifecycle gates, set-based writes, history).
+    """
+    from registry import sync
+    from registry.api.authentication import ApiTokenAuthentication
+
+    cursor = _raw_cursor()
+    if not authenticate(cursor, request):
+        return _unauthorised()
+    token = request.headers["Authorization"][6:].strip()
+    user, api_token = ApiTokenAuthentication().authenticate_credentials(token)
+    body = orjson.loads(request.body)
+    batch = sync.sync_batch(
+        source=body["source"],
+        items=body["items"],
+        actor=user,
+        actor_name=api_token.name,
+        atomic=body.get("atomic", True),
+    )
+    counts = batch.counts()
+    return _answer(orjson.dumps({"counts": counts, "written": batch.written}), cursor.count)

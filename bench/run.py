@@ -99,6 +99,7 @@ def manage(url: str, *args: str) -> str:
 def ensure_seeded(url: str, size: int) -> dict[str, Any] | None:
     """Seed the database when it is missing or holds another number of initiatives."""
     if initiative_count(url) == size:
+        manage(url, "migrate", "--no-input", "-v0")  # the code may have new migrations
         return None
     log(f"seeding {dbname(url)} with {size} initiatives …")
     out = manage(url, "seed_bench", "--initiatives", str(size), "--create", "--json")
@@ -114,6 +115,9 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
+        with contextlib.suppress(OSError):
+            request(self.port, "GET", "/healthz", timeout=2)
+            raise RuntimeError(f"port {self.port} is taken: stop that server or use --port")
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
         out = self.logfile.open("w")
         self.process = subprocess.Popen(
@@ -441,9 +445,18 @@ def post_batches(
     return time.perf_counter() - started, queries, counts
 
 
-def sync_section(port: int, headers: dict, *, items: int, rounds: int) -> dict[str, Any]:
+SYNC_VARIANTS = {
+    "api": "/api/v1/initiatives/sync/",
+    "module": "/bench/module/sync/",
+    "raw": "/bench/raw/sync/",
+}
+
+
+def sync_section(
+    port: int, headers: dict, *, items: int, rounds: int, with_api: bool
+) -> dict[str, Any]:
     preload, measured = sync_plan(items)
-    variants = {"api": "/api/v1/initiatives/sync/", "raw": "/bench/raw/sync/"}
+    variants = {name: path for name, path in SYNC_VARIANTS.items() if with_api or name != "api"}
     runs: dict[str, list[dict]] = {name: [] for name in variants}
     stamp = int(time.time())
     for round_no in range(rounds):
@@ -475,10 +488,11 @@ def sync_section(port: int, headers: dict, *, items: int, rounds: int) -> dict[s
         _s, q_large, _c = post_batches(port, path, f"bench-q1000-{name}-{stamp}", large, headers)
         result[name]["queries_batch_10"] = q_small
         result[name]["queries_batch_1000"] = q_large
-    if result["raw"]["items_per_s"]:
-        result["ratio_api_raw"] = round(
-            result["api"]["items_per_s"] / result["raw"]["items_per_s"], 2
-        )
+    for name in ("api", "module"):
+        if name in result and result["raw"]["items_per_s"]:
+            result[f"ratio_{name}_raw"] = round(
+                result[name]["items_per_s"] / result["raw"]["items_per_s"], 2
+            )
     return result
 
 
@@ -524,9 +538,25 @@ def feed_section(port: int, headers: dict, *, max_seconds: float) -> dict[str, A
 # --- growth ------------------------------------------------------------------------------------
 
 
+def timed_requests(
+    port: int, path: str, headers: dict, *, count: int, budget_s: float = 60.0
+) -> list[float]:
+    """Milliseconds of up to `count` sequential requests (fewer when they are slow)."""
+    samples: list[float] = []
+    started = time.perf_counter()
+    while len(samples) < count and (not samples or time.perf_counter() - started < budget_s):
+        t0 = time.perf_counter()
+        status, _headers, _body = request(port, "GET", path, headers=headers)
+        if status >= 400:
+            raise RuntimeError(f"{path} answered {status}")
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
 def growth_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
     sizes = {}
-    for name, size in GROWTH_SIZES.items():
+    for name in args.growth_dbs.split(","):
+        size = GROWTH_SIZES[name]
         url = with_dbname(base_url, name)
         seeded = ensure_seeded(url, size)
         values = sample_values(url)
@@ -548,14 +578,12 @@ def growth_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 h = admin if path.startswith("/admin/") else api
                 request(args.port, "GET", path, headers=h)
                 _status, queries = queries_of(args.port, path, h)
-                # One client: the latency of the request itself, not of the queue.
-                samples = [
-                    wrk(args.port, path, seconds=args.growth_seconds, connections=1, headers=h)
-                    for _ in range(args.rounds)
-                ]
+                # One client, one request at a time: the latency of the request itself.
+                samples = timed_requests(args.port, path, h, count=args.growth_requests)
                 timings[label] = {
-                    "p50_ms": round(statistics.median(s["p50_ms"] for s in samples), 2),
-                    "p95_ms": round(statistics.median(s["p95_ms"] for s in samples), 2),
+                    "p50_ms": round(statistics.median(samples), 2),
+                    "max_ms": round(max(samples), 2),
+                    "requests": len(samples),
                     "queries": queries,
                 }
                 log(f"  {label}: p50 {timings[label]['p50_ms']} ms, q={queries}")
@@ -573,7 +601,7 @@ def growth_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
                 values["cursor_90"],
             ],
             cwd=ROOT,
-            env=django_env(url),
+            env={**django_env(url), "LOG_LEVEL": "WARNING"},
             check=True,
         )
         scans = json.loads((explain_dir / "summary.json").read_text())
@@ -583,6 +611,8 @@ def growth_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
             "explain": scans,
             "seed": seeded,
         }
+    if not {"bench_1k", "bench_1m"} <= set(sizes):
+        return {"sizes": sizes, "ratio_1m_1k": {}}
     small, large = sizes["bench_1k"]["timings"], sizes["bench_1m"]["timings"]
     ratios = {
         label: round(large[label]["p50_ms"] / small[label]["p50_ms"], 2)
@@ -620,7 +650,12 @@ def write(name: str, data: Any) -> None:
     (RESULTS / name).write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def _stop(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds the `with Server(…)` blocks: no orphan server
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -636,12 +671,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=5.0, help="wrk duration per variant and round"
     )
-    parser.add_argument("--growth-seconds", type=float, default=3.0)
+    parser.add_argument("--growth-requests", type=int, default=15)
+    parser.add_argument("--growth-dbs", default=",".join(GROWTH_SIZES))
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--sync-items", type=int, default=10_000)
+    parser.add_argument(
+        "--sync-api",
+        action="store_true",
+        help="also sync the full workload through the API (join-or-justify makes each "
+        "batch scan the portfolio's overlaps: minutes per batch at 100k)",
+    )
     parser.add_argument("--feed-seconds", type=float, default=120.0)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -685,14 +727,19 @@ def main(argv: list[str] | None = None) -> int:
                     connections=args.connections,
                 )
                 write("compare.json", report)
-            if "sync" in sections:
-                report["sync"] = sync_section(
-                    args.port, api, items=args.sync_items, rounds=args.rounds
-                )
-                write("compare.json", report)
             if "feed" in sections:
                 report["feed"] = feed_section(args.port, api, max_seconds=args.feed_seconds)
                 log(f"  feed: {report['feed']}")
+                write("compare.json", report)
+            # Last: the sync adds initiatives (the next run seeds the database afresh).
+            if "sync" in sections:
+                report["sync"] = sync_section(
+                    args.port,
+                    api,
+                    items=args.sync_items,
+                    rounds=args.rounds,
+                    with_api=args.sync_api,
+                )
                 write("compare.json", report)
     if "growth" in sections:
         report["growth"] = growth_section(url, args)

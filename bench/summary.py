@@ -72,7 +72,8 @@ def markdown(results: Path) -> str:
         ]
         parts.append(
             f"### Batch sync of {report['args']['sync_items']} items "
-            f"(API/raw {sync.get('ratio_api_raw')})\n\n"
+            f"(API/raw {sync.get('ratio_api_raw', 'not run')}, module/raw "
+            f"{sync.get('ratio_module_raw', '–')})\n\n"
             + _table(
                 [
                     "variant",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("bench/raw/reports/portfolio/", raw_more.report_portfolio),
     path("bench/raw/reports/alignment-matrix/", raw_more.report_alignment_matrix),
     path("bench/raw/sync/", raw_more.sync_batch),
+    path("bench/module/sync/", raw_more.sync_batch_module),
     *project_urlpatterns,
 ]
