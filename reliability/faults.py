@@ -75,7 +75,10 @@ def sync_item(n: int, *, flavour: str = "") -> dict:
 
 @contextmanager
 def scratch_postgres(workdir: Path) -> Iterator[DisposablePostgres]:
-    pg = DisposablePostgres(root=workdir / "pg").init().start()
+    # Not under workdir: a test's tmp_path lives in pytest's base folder, which every new
+    # pytest session resets to mode 700 — PostgreSQL (another system user) would lose its
+    # data directory mid-run. A folder of its own in the temp directory keeps it reachable.
+    pg = DisposablePostgres().init().start()
     try:
         yield pg
     finally:
