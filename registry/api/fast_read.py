@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from rest_framework import serializers
 
 from registry import lifecycle
 
@@ -45,15 +46,33 @@ FORMATTED = (
 )
 
 
+# DRF's own fields, as InitiativeSerializer declares them for these model fields, made once:
+# their to_representation reads only settings (decimal places, time zone, formats). Building
+# the serializer's bound fields instead costs a deep copy of every declared field per request.
+_MONEY = serializers.DecimalField(max_digits=14, decimal_places=2)
+_DATE = serializers.DateField()
+_MOMENT = serializers.DateTimeField()
+FORMATS = {
+    "budget_planned": _MONEY.to_representation,
+    "budget_spent": _MONEY.to_representation,
+    "start_date": _DATE.to_representation,
+    "target_date": _DATE.to_representation,
+    "end_date": _DATE.to_representation,
+    "archived_at": _MOMENT.to_representation,
+    "created_at": _MOMENT.to_representation,
+    "updated_at": _MOMENT.to_representation,
+}
+assert set(FORMATS) == set(FORMATTED)
+
+
 class _Shared:
-    """Per request: absolute URL prefixes and the formatting fields, made once."""
+    """Per request: absolute URL prefixes, made once."""
 
     def __init__(self, serializer: Any, request: Any) -> None:
         self.url = {
             name: request.build_absolute_uri(reverse(route)) for name, route in RESOURCES.items()
         }
-        fields = serializer.fields
-        self.format = {name: fields[name].to_representation for name in FORMATTED}
+        self.format = FORMATS
 
 
 def _shared(serializer: Any) -> _Shared | None:
@@ -136,6 +155,19 @@ def _tuples(obj: Any) -> dict[str, list[tuple]]:
             (r.pk, r.person.email, r.person_id, r.person.name, r.role) for r in obj.team.all()
         ],
     }
+
+
+_NEXT_STAGES: dict[tuple[str, str], list[str]] = {}
+
+
+def _next_stages(obj: Any) -> list[str]:
+    """lifecycle.next_stages, remembered per (stage, paused_from): the only two things the
+    transition table looks at (lifecycle.allowed_move). A copy, so no caller shares it.
+    """
+    key = (obj.stage, obj.paused_from)
+    if key not in _NEXT_STAGES:
+        _NEXT_STAGES[key] = lifecycle.next_stages(obj)
+    return list(_NEXT_STAGES[key])
 
 
 def _person(person: Any, url: str) -> dict[str, Any]:
@@ -222,7 +254,7 @@ def initiative_representation(serializer: Any, obj: Any) -> dict[str, Any] | Non
         "external_id": _blank(obj.external_id),
         "external_url": obj.external_url,
         "paused_from": obj.paused_from,
-        "next_stages": lifecycle.next_stages(obj),
+        "next_stages": _next_stages(obj),
         "alignment_level": obj.alignment_level,
         "primary_goal": primary_goal,
         "alignments": alignments,
