@@ -31,7 +31,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import pagination
@@ -136,9 +137,11 @@ class KeysetPagination(pagination.BasePagination):
         queryset = queryset.order_by(time_field, key_field)
         if self.position is not None:
             moment, key = self.position
+            # A row-value comparison, which the (time, key) index answers as one range;
+            # the equivalent `time > t OR (time = t AND key > k)` makes PostgreSQL filter
+            # every row of the index before the position.
             queryset = queryset.filter(
-                Q(**{f"{time_field}__gt": moment})
-                | Q(**{time_field: moment, f"{key_field}__gt": key})
+                TupleGreaterThan(Tuple(F(time_field), F(key_field)), (moment, key))
             )
         if self.horizon is not None:
             queryset = queryset.filter(**{f"{time_field}__lt": self.horizon})
