@@ -5,7 +5,7 @@ generator is one client) and plain HTTP on loopback.
 """
 
 from portfolio.settings import *  # noqa: F403
-from portfolio.settings import DATABASES, MIDDLEWARE, env
+from portfolio.settings import MIDDLEWARE, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="bench-only-secret-key-not-for-production")  # noqa: S105
@@ -22,10 +22,3 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-
-# PostgreSQL's JIT compiles any statement whose cost estimate passes jit_above_cost: on this
-# workload it spent 6 of 11 seconds of the portfolio report, and 450 ms of a 1 ms count,
-# compiling. docs/PERFORMANCE.md recommends the same for production (this option, or
-# `ALTER DATABASE … SET jit = off`).
-DATABASES["default"].setdefault("OPTIONS", {})
-DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"

@@ -73,3 +73,12 @@ def test_debug_runs_without_a_secret():
     result = run_settings(DJANGO_DEBUG="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("True")
+
+
+@pytest.mark.django_db
+def test_the_application_connections_run_without_jit():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
