@@ -53,6 +53,20 @@ def quarter_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     return start, end_month_start - datetime.timedelta(days=1)
 
 
+def event_indexes(name: str, *, per_object: bool = True) -> dict[str, list[models.Index]]:
+    """Meta of a history event table: the change feed pages it in (pgh_created_at, pgh_id)
+    order, and finds an event's previous one (its diff's "before") by (pgh_obj, pgh_id).
+    """
+    indexes = [
+        models.Index(fields=["pgh_created_at", "pgh_id"], name=f"registry_{name}ev_feed_idx")
+    ]
+    if per_object:
+        indexes.append(
+            models.Index(fields=["pgh_obj", "pgh_id"], name=f"registry_{name}ev_prev_idx")
+        )
+    return {"indexes": indexes}
+
+
 class NextInitiativeKey(models.Func):
     """`AI-0001`, `AI-0002`, … from a sequence, so a key is never reused, even after deletes."""
 
@@ -183,7 +197,12 @@ class VisionQuerySet(models.QuerySet):
         return self.filter(status=choices.VisionStatus.ACTIVE)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("vision"),
+)
 class Vision(TimestampedModel):
     """The company-level CX vision; at most one is active."""
 
@@ -262,7 +281,12 @@ GOAL_CODE_VALIDATOR = RegexValidator(
 )
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("goal"),
+)
 class Goal(TimestampedModel):
     """A measurable CX goal under a vision; may refine a parent goal."""
 
@@ -347,7 +371,12 @@ class Goal(TimestampedModel):
         return f"{self.code} · {self.title}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("measure"),
+)
 class Measurement(models.Model):
     """An observed value of a goal's metric."""
 
@@ -530,6 +559,7 @@ class InitiativeQuerySet(models.QuerySet):
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     exclude=["search_vector"],
+    meta=event_indexes("init"),
 )
 class Initiative(TimestampedModel):
     """One AI initiative in customer experience."""
@@ -771,6 +801,7 @@ pghistory.track(
     obj_field=None,
     model_name="InitiativeDepartmentEvent",
     app_label="registry",
+    meta=event_indexes("initdept", per_object=False),
 )(Initiative.departments.through)
 pghistory.track(
     pghistory.InsertEvent("system.add"),
@@ -778,6 +809,7 @@ pghistory.track(
     obj_field=None,
     model_name="InitiativeSystemEvent",
     app_label="registry",
+    meta=event_indexes("initsys", per_object=False),
 )(Initiative.systems.through)
 pghistory.track(
     pghistory.InsertEvent("tag.add"),
@@ -785,10 +817,16 @@ pghistory.track(
     obj_field=None,
     model_name="InitiativeTagEvent",
     app_label="registry",
+    meta=event_indexes("inittag", per_object=False),
 )(Initiative.tags.through)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("align"),
+)
 class Alignment(TimestampedModel):
     """How an initiative serves a CX goal."""
 
@@ -871,7 +909,12 @@ class Alignment(TimestampedModel):
         return f"{self.initiative_id} → {self.goal_id} ({self.get_strength_display()})"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("dep"),
+)
 class Dependency(models.Model):
     """Initiative `from_initiative` needs initiative `to_initiative`."""
 
@@ -934,7 +977,12 @@ class Dependency(models.Model):
         return f"{self.from_initiative_id} → {self.to_initiative_id}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("team"),
+)
 class TeamRole(models.Model):
     """A person's role on an initiative."""
 
@@ -1129,7 +1177,12 @@ class Review(TimestampedModel):
         return self.status == choices.ReviewStatus.CLOSED
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("decision"),
+)
 class ReviewDecision(models.Model):
     """The review's verdict on one initiative, with a snapshot frozen when it was made."""
 

@@ -14,16 +14,15 @@ from typing import Any
 import django_filters as filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextField, Value
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from pghistory.models import Events, EventsQuerySet
+from pghistory.models import Events
 
 from registry import choices
+from registry.api.changes import EventTables
 from registry.models import (
     Alignment,
     Department,
@@ -43,7 +42,6 @@ from registry.models import (
     Vision,
     quarter_bounds,
 )
-from registry.permissions import is_pmo
 
 TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off"})
@@ -648,24 +646,26 @@ def _tracked_object_types() -> list[tuple[str, str]]:
 
 
 class ChangeFilterSet(filters.FilterSet):
-    """Filters of the audit feed: what changed, who changed it, through which channel, when."""
+    """Filters of the audit feed: what changed, who changed it, through which channel, when.
+
+    They narrow each event table on its own (`registry.api.changes.EventTables`), which the
+    feed then pages table by table.
+    """
 
     object_type = filters.MultipleChoiceFilter(
         choices=lambda: [(value, value) for value, _label in _tracked_object_types()],
         method="filter_object_type",
         help_text=_("initiative, goal, alignment, teamrole, … Repeatable."),
     )
-    object_id = filters.CharFilter(field_name="pgh_obj_id")
+    object_id = filters.CharFilter(method="filter_object_id")
     initiative = by_initiative_key(
         method="filter_initiative",
         help_text=_("Changes of this initiative and of its alignments, team and links."),
     )
     actor = filters.CharFilter(
-        field_name="pgh_context__actor", help_text=_("A username or a token's name.")
+        method="filter_context", help_text=_("A username or a token's name.")
     )
-    channel = filters.ChoiceFilter(
-        choices=choices.Channel.choices, field_name="pgh_context__channel"
-    )
+    channel = filters.ChoiceFilter(choices=choices.Channel.choices, method="filter_context")
     label = filters.CharFilter(field_name="pgh_label")
     since = SinceFilter(field_name="pgh_created_at", lookup_expr="gte")
     until = SinceFilter(field_name="pgh_created_at", lookup_expr="lt")
@@ -674,38 +674,21 @@ class ChangeFilterSet(filters.FilterSet):
         model = Events
         fields: list[str] = []
 
-    def filter_object_type(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        labels = dict(_tracked_object_types())
-        return queryset.filter(pgh_obj_model__in=[labels[v] for v in value])
-
-    def filter_initiative(
-        self, queryset: EventsQuerySet, name: str, value: Initiative
-    ) -> EventsQuerySet:
-        return queryset.references(value)
-
-
-# Keys of event data that point at an initiative (alignments, team roles, links, decisions).
-INITIATIVE_REFERENCES = ("initiative_id", "from_initiative_id", "to_initiative_id")
-
-
-def _data_key(key: str) -> Coalesce:
-    return Coalesce(KeyTextTransform(key, "pgh_data"), Value(""), output_field=TextField())
-
-
-def events_visible_to(queryset: QuerySet, user: Any) -> QuerySet:
-    """Hide events of confidential initiatives (and of their parts) from those who may not
-    see them, exactly as `Initiative.objects.visible_to` hides the initiatives.
-    """
-    if is_pmo(user):
+    def filter_queryset(self, queryset: EventTables) -> EventTables:  # type: ignore[override]
+        # django-filter's own loop asserts a QuerySet after each filter; these are several.
+        for name, value in self.form.cleaned_data.items():
+            queryset = self.filters[name].filter(queryset, value)
         return queryset
-    hidden = (
-        Initiative.objects.filter(confidential=True)
-        .exclude(pk__in=Initiative.objects.visible_to(user).values("pk"))
-        .annotate(pk_text=Cast("pk", TextField()))
-        .values("pk_text")
-    )
-    condition = Q(pgh_obj_model=Initiative._meta.label, pgh_obj_id__in=hidden)
-    for key in INITIATIVE_REFERENCES:
-        condition |= Q(**{f"_hide_{key}__in": hidden})
-    aliases = {f"_hide_{key}": _data_key(key) for key in INITIATIVE_REFERENCES}
-    return queryset.alias(**aliases).exclude(condition)
+
+    def filter_object_type(self, queryset: EventTables, name: str, value: list[str]) -> EventTables:
+        labels = dict(_tracked_object_types())
+        return queryset.of_objects({labels[v] for v in value})
+
+    def filter_object_id(self, queryset: EventTables, name: str, value: str) -> EventTables:
+        return queryset.of_object_id(value)
+
+    def filter_initiative(self, queryset: EventTables, name: str, value: Initiative) -> EventTables:
+        return queryset.referencing(value)
+
+    def filter_context(self, queryset: EventTables, name: str, value: str) -> EventTables:
+        return queryset.with_context(name, value)

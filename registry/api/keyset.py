@@ -1,10 +1,11 @@
 """Keyset cursor pagination for feeds that tools poll: no row skipped, none repeated.
 
 A page continues strictly after the (time, key) position of the last row the client got —
-for initiatives (updated_at, id), for the change feed (pgh_created_at, pgh_slug). DRF's own
-CursorPagination keeps a position on the first field plus an offset among equal values; rows
-written by one set-based sync share one timestamp, so an offset walks past rows that move
-while a client pages (and gives up beyond 1,000 equal values). A keyset position cannot:
+for initiatives (updated_at, id), for the change feed (pgh_created_at, event id), each event
+table paged apart (`registry.api.changes`). DRF's own CursorPagination keeps a position on
+the first field plus an offset among equal values; rows written by one set-based sync share
+one timestamp, so an offset walks past rows that move while a client pages (and gives up
+beyond 1,000 equal values). A keyset position cannot:
 a row not yet delivered either still sits after the position, or is updated and moves to
 the end, where it is delivered after its update.
 

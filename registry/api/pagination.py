@@ -78,10 +78,6 @@ class CursorPagination(KeysetPagination):
         return _page_size(request, self.page_size_query_param, self.page_size)
 
 
-class EventCursorPagination(CursorPagination):
-    ordering = ("pgh_created_at", "pgh_slug")
-
-
 class InitiativePagination(pagination.BasePagination):
     """Numbered pages, or a cursor ordered by (updated_at, id) when the client asks for an
     `updated_since` feed (or follows a `cursor`), so an incremental sync never skips a row.

@@ -29,6 +29,7 @@ from registry import choices, lifecycle, reports
 from registry import permissions as rules
 from registry.api import fast_read, filtersets, serializers
 from registry.api.authentication import request_token
+from registry.api.changes import ChangeFeedPagination, EventTables
 from registry.api.concurrency import check_if_match, etag_for
 from registry.api.errors import Conflict
 from registry.api.feeds import (
@@ -41,11 +42,7 @@ from registry.api.feeds import (
     feed_item_schema,
 )
 from registry.api.json_renderer import FastJSONRenderer
-from registry.api.pagination import (
-    EventCursorPagination,
-    InitiativePagination,
-    PageNumberPagination,
-)
+from registry.api.pagination import InitiativePagination, PageNumberPagination
 from registry.api.permissions import (
     InitiativeAccess,
     InitiativePartAccess,
@@ -818,8 +815,8 @@ class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = serializers.ChangeSerializer
     filterset_class = filtersets.ChangeFilterSet
-    pagination_class = EventCursorPagination
+    pagination_class = ChangeFeedPagination
     permission_classes = [ReadOnly]
 
-    def get_queryset(self) -> QuerySet:
-        return filtersets.events_visible_to(Events.objects.all(), self.request.user)
+    def get_queryset(self) -> EventTables:  # type: ignore[override]
+        return EventTables.visible_to(self.request.user)
