@@ -33,7 +33,7 @@ from typing import Any
 
 from django.db import connections
 
-from registry import choices
+from registry import choices, rollup
 from registry.choices import Stage
 
 SEED = 20260101
@@ -261,6 +261,7 @@ class Generator:
             self.step("build indexes", lambda: self.build_indexes(dropped))
             with self.connection.cursor() as cursor:
                 cursor.execute("SET session_replication_role = origin")
+        self.step("report rollups", lambda: rollup.rebuild(self.connection))
         self.step("vacuum analyze", self.vacuum_analyze)
         return self.report
 
@@ -765,7 +766,8 @@ class Generator:
         connection.set_autocommit(True)
         try:
             with connection.cursor() as cursor:
-                for table in (*self.PORTFOLIO_TABLES, "pghistory_context", "auth_user"):
+                rollups = ("registry_initiativerollup", "registry_portfoliorollup")
+                for table in (*self.PORTFOLIO_TABLES, *rollups, "pghistory_context", "auth_user"):
                     cursor.execute(f"VACUUM ANALYZE {table}")
         finally:
             connection.set_autocommit(autocommit)

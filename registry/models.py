@@ -408,30 +408,6 @@ class Measurement(models.Model):
 # --- initiatives ----------------------------------------------------------------------------
 
 
-def _strongest_active_alignment() -> Subquery:
-    return Subquery(
-        Alignment.objects.filter(
-            initiative=OuterRef("pk"),
-            goal__vision__status=choices.VisionStatus.ACTIVE,
-            goal__archived_at__isnull=True,
-        )
-        .order_by("-strength")
-        .values("strength")[:1],
-        output_field=models.PositiveSmallIntegerField(),
-    )
-
-
-def _primary_active_alignment_goal(field: str) -> Subquery:
-    return Subquery(
-        Alignment.objects.filter(
-            initiative=OuterRef("pk"),
-            is_primary=True,
-            goal__vision__status=choices.VisionStatus.ACTIVE,
-            goal__archived_at__isnull=True,
-        ).values(field)[:1]
-    )
-
-
 class _DistinctIdCount(models.Func):
     """How many distinct non-null ids the given id arrays hold together."""
 
@@ -473,14 +449,14 @@ class InitiativeQuerySet(models.QuerySet):
     def with_alignment_level(self) -> InitiativeQuerySet:
         """Annotate `alignment_strength` (0–3) and `alignment_level` (none … strong).
 
-        Counted against goals of the active vision only: an alignment to a retired vision's
-        goal no longer steers anything.
+        Counted against the live goals of the active vision only: an alignment to a retired
+        vision's goal no longer steers anything. The database keeps the strongest one per
+        initiative (`registry.rollup.InitiativeRollup`), so this is a join, not a subquery.
         """
-        # The level is looked up by strength in an array: a CASE would repeat the strength's
-        # subquery once per level (Django inlines annotations that use annotations).
+        # The level is looked up by strength in an array, in SQL, so it can filter and order.
         levels = ", ".join(f"'{ALIGNMENT_LEVEL_BY_STRENGTH[n]}'" for n in range(4))
         return self.annotate(
-            alignment_strength=Coalesce(_strongest_active_alignment(), 0)
+            alignment_strength=Coalesce(F("rollup__alignment_strength"), 0)
         ).annotate(
             alignment_level=models.Func(
                 F("alignment_strength"),
@@ -490,37 +466,25 @@ class InitiativeQuerySet(models.QuerySet):
         )
 
     def alignment_level_in(self, levels: list[str]) -> InitiativeQuerySet:
-        """Initiatives whose alignment level is one of `levels` (the same rule as
-        `with_alignment_level`), as semi-joins on the active alignments: the planner can walk
-        an index and stop after a page, where a filter on the annotation computes it for
-        every initiative first.
+        """Initiatives whose alignment level is one of `levels` (`with_alignment_level`'s
+        rule), on the kept strength, which an index serves.
         """
-        active = Alignment.objects.filter(
-            initiative=OuterRef("pk"),
-            goal__vision__status=choices.VisionStatus.ACTIVE,
-            goal__archived_at__isnull=True,
-        )
         strength_of = {str(level): n for n, level in ALIGNMENT_LEVEL_BY_STRENGTH.items()}
         wanted = sorted({strength_of[str(level)] for level in levels})
-        runs: list[list[int]] = []  # consecutive strengths, e.g. weak..strong = [1, 3]
-        for n in wanted:
-            if runs and runs[-1][1] == n - 1:
-                runs[-1][1] = n
-            else:
-                runs.append([n, n])
-        if runs == [[0, 3]]:
+        if wanted == [0, 1, 2, 3]:
             return self  # every level
-        condition = Q(pk__in=[])
-        for low, high in runs:
-            at_least = Q(Exists(active.filter(strength__gte=low))) if low else Q()
-            no_stronger = ~Exists(active.filter(strength__gt=high)) if high < 3 else Q()
-            condition |= at_least & no_stronger
+        condition = Q(rollup__alignment_strength__in=wanted)
+        if 0 in wanted:
+            condition |= Q(rollup__isnull=True)
         return self.filter(condition)
 
     def with_primary_goal(self) -> InitiativeQuerySet:
+        """Annotate `primary_goal_id` and `primary_goal_code`: the primary alignment's goal,
+        if it is a live goal of the active vision (kept like the strength).
+        """
         return self.annotate(
-            primary_goal_id=_primary_active_alignment_goal("goal_id"),
-            primary_goal_code=_primary_active_alignment_goal("goal__code"),
+            primary_goal_id=F("rollup__primary_goal_id"),
+            primary_goal_code=F("rollup__primary_goal__code"),
         )
 
     def with_silo_flag(self) -> InitiativeQuerySet:
@@ -1248,6 +1212,7 @@ class ReviewDecision(models.Model):
 
 # Models kept in the modules named for what they serve, registered with the app here.
 from registry.idempotency import IdempotencyRecord  # noqa: E402,F401
+from registry.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup  # noqa: E402,F401
 from registry.saved_views import SavedView  # noqa: E402,F401
 from registry.tokens import ApiToken  # noqa: E402,F401
 from registry.webhooks import OutboxEvent, WebhookDelivery, WebhookSubscription, WorkerHeartbeat  # noqa: E402,F401

@@ -27,7 +27,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from registry import choices
+from registry import choices, rollup
 from registry.choices import (
     ALIGNMENT_LEVEL_BY_STRENGTH,
     CLOSED_STAGES,
@@ -45,6 +45,7 @@ from registry.models import (
     StageChange,
     Vision,
 )
+from registry.permissions import is_pmo
 
 ZERO = Decimal("0.00")
 NONE_LEVEL = AlignmentLevel.NONE.value
@@ -198,22 +199,21 @@ def _none_last(field: str) -> Callable[[Mapping[str, Any]], tuple[bool, str]]:
     return key
 
 
-def portfolio_summary(
-    *, user: Any, vision: Vision | int | None = None, period: str | None = None
-) -> dict[str, Any]:
-    """Headline figures and breakdowns of the live portfolio for a vision and quarter.
+def _is_active(vision: Vision | None) -> bool:
+    """The rollups hold the active vision's figures; any other vision is computed afresh."""
+    return vision is not None and vision.status == choices.VisionStatus.ACTIVE
 
-    `totals`: count, aligned_count, share_aligned (aligned to a goal of the vision),
-    budget_planned/spent, budget_planned/spent_unaligned (on work that serves no goal),
-    coverage_gap_count, currencies. `breakdowns[dimension]`: rows of code, name, count,
-    aligned_count, budget_planned, budget_spent for each of BREAKDOWN_DIMENSIONS. Vocabulary
-    dimensions list every code in vocabulary order (zeros included); `primary_goal` lists every
-    goal of the vision plus a `code: None` row for initiatives with no primary goal in it;
-    `lead_department` lists departments leading at least one initiative (`code: None` for
-    initiatives without one). Every breakdown adds up to the totals.
-    """
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
+
+def _confidential_visible(user: Any) -> tuple[bool, tuple[str, list[Any]] | None]:
+    """(sees everything, SQL of the confidential initiatives they may see) for the rollups."""
+    if is_pmo(user):
+        return True, None
+    visible = Initiative.objects.visible_to(user).filter(confidential=True).order_by()
+    return False, _compiled(visible.values("id"))
+
+
+def _portfolio_rows(*, user: Any, vision_id: int | None, period: str | None) -> list[dict]:
+    """Breakdown rows computed from the initiatives (any vision)."""
     scope = initiative_scope(user=user, period=period)
     scope_sql, scope_params = _compiled(
         scope.values(
@@ -269,9 +269,98 @@ def portfolio_summary(
         "WHERE b.primary_goal_id IS NULL HAVING count(b.id) > 0"
     )
     parts.append(f"SELECT 'total', NULL, NULL, {_AGGREGATES} FROM base b")
-    rows = _fetch(
+    return _fetch(
         f"WITH base AS ({base_sql}) " + " UNION ALL ".join(parts), [*base_params, vision_id]
     )
+
+
+def _portfolio_rows_from_rollup(
+    *, user: Any, vision_id: int | None, period: str | None
+) -> list[dict]:
+    """The same rows as `_portfolio_rows`, for the active vision, from `registry.rollup`."""
+    everything, visible = _confidential_visible(user)
+    sums: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for cell in rollup.portfolio_cells(everything=everything, visible=visible, period=period):
+        row = sums.setdefault(
+            (cell["dimension"], cell["code"]),
+            {
+                "count": 0,
+                "aligned_count": 0,
+                "budget_planned": ZERO,
+                "budget_spent": ZERO,
+                "budget_planned_unaligned": ZERO,
+                "budget_spent_unaligned": ZERO,
+            },
+        )
+        row["count"] += cell["initiatives"]
+        row["budget_planned"] += cell["budget_planned"]
+        row["budget_spent"] += cell["budget_spent"]
+        if cell["aligned"]:
+            row["aligned_count"] += cell["initiatives"]
+        else:
+            row["budget_planned_unaligned"] += cell["budget_planned"]
+            row["budget_spent_unaligned"] += cell["budget_spent"]
+    # Names of the departments and goals the cells refer to by id, in one query.
+    names = _fetch(
+        "SELECT 'lead_department' AS dimension, id::text AS id, slug AS code, name "
+        "FROM registry_department UNION ALL "
+        "SELECT 'primary_goal', id::text, code, title FROM registry_goal "
+        "WHERE vision_id = %s AND archived_at IS NULL",
+        [vision_id],
+    )
+    departments = {
+        n["id"]: (n["code"], n["name"]) for n in names if n["dimension"] != "primary_goal"
+    }
+    goals = {n["id"]: (n["code"], n["name"]) for n in names if n["dimension"] == "primary_goal"}
+    rows: list[dict[str, Any]] = []
+    for (dimension, code), figures in sums.items():
+        name = None
+        if dimension == "lead_department" and code is not None:
+            code, name = departments[code]
+        elif dimension == "primary_goal" and code is not None:
+            code, name = goals[code]
+        elif dimension == "alignment_level":
+            code = str(ALIGNMENT_LEVEL_BY_STRENGTH[int(code)])
+        rows.append({"dimension": dimension, "code": code, "name": name, **figures})
+    found_goals = {row["code"] for row in rows if row["dimension"] == "primary_goal"}
+    rows += [
+        {
+            "dimension": "primary_goal",
+            "code": code,
+            "name": title,
+            "count": 0,
+            "aligned_count": 0,
+            "budget_planned": ZERO,
+            "budget_spent": ZERO,
+            "budget_planned_unaligned": ZERO,
+            "budget_spent_unaligned": ZERO,
+        }
+        for code, title in goals.values()
+        if code not in found_goals
+    ]
+    return rows
+
+
+def portfolio_summary(
+    *, user: Any, vision: Vision | int | None = None, period: str | None = None
+) -> dict[str, Any]:
+    """Headline figures and breakdowns of the live portfolio for a vision and quarter.
+
+    `totals`: count, aligned_count, share_aligned (aligned to a goal of the vision),
+    budget_planned/spent, budget_planned/spent_unaligned (on work that serves no goal),
+    coverage_gap_count, currencies. `breakdowns[dimension]`: rows of code, name, count,
+    aligned_count, budget_planned, budget_spent for each of BREAKDOWN_DIMENSIONS. Vocabulary
+    dimensions list every code in vocabulary order (zeros included); `primary_goal` lists every
+    goal of the vision plus a `code: None` row for initiatives with no primary goal in it;
+    `lead_department` lists departments leading at least one initiative (`code: None` for
+    initiatives without one). Every breakdown adds up to the totals.
+    """
+    vision_obj = resolve_vision(vision)
+    vision_id = vision_obj.pk if vision_obj else None
+    if _is_active(vision_obj):
+        rows = _portfolio_rows_from_rollup(user=user, vision_id=vision_id, period=period)
+    else:
+        rows = _portfolio_rows(user=user, vision_id=vision_id, period=period)
 
     by_dimension: dict[str, list[dict[str, Any]]] = {name: [] for name in BREAKDOWN_DIMENSIONS}
     total: dict[str, Any] = {}
@@ -320,23 +409,11 @@ def portfolio_summary(
 # --- alignment matrix -------------------------------------------------------------------------
 
 
-def alignment_matrix(
-    *, user: Any, vision: Vision | int | None = None, period: str | None = None
-) -> dict[str, Any]:
-    """Goals of the vision × lead departments over the open initiatives, for a heatmap.
-
-    `goals` (rows, by code) and `departments` (columns: every department by name, plus a
-    `slug: None` column when open initiatives have no lead department) carry their totals;
-    `cells` lists each non-empty (goal, department) pair with count, budget_planned and the
-    strongest alignment (max_strength 1–3 and its alignment_level code); `unaligned` lists,
-    per department, the open initiatives aligned to no goal of the vision. An initiative
-    aligned to two goals counts in both rows, but once in its department's column.
-    """
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
+def _matrix_rows(*, user: Any, vision_id: int | None, period: str | None) -> list[dict]:
+    """The matrix's cell, unaligned and department rows computed from the initiatives."""
     scope = initiative_scope(user=user, period=period, open_only=True)
     base_sql, base_params = _compiled(scope.values("id", "lead_department_id", "budget_planned"))
-    rows = _fetch(
+    return _fetch(
         f"""
         WITH base AS ({base_sql}),
         links AS (
@@ -365,6 +442,88 @@ def alignment_matrix(
         """,
         [*base_params, vision_id],
     )
+
+
+def _matrix_rows_from_rollup(*, user: Any, period: str | None) -> list[dict]:
+    """The same rows as `_matrix_rows`, for the active vision, from `registry.rollup`."""
+    everything, visible = _confidential_visible(user)
+    rows: list[dict[str, Any]] = []
+    cells: dict[tuple[int, int | None], dict[str, Any]] = {}
+    strongest: dict[int | None, int] = {}
+    for cell in rollup.alignment_cells(everything=everything, visible=visible, period=period):
+        department = cell["lead_department_id"]
+        row = cells.setdefault(
+            (cell["goal_id"], department),
+            {
+                "part": "cell",
+                "goal_id": cell["goal_id"],
+                "lead_department_id": department,
+                "count": 0,
+                "budget_planned": ZERO,
+                "max_strength": 0,
+                "aligned_count": None,
+            },
+        )
+        row["count"] += cell["initiatives"]
+        row["budget_planned"] += cell["budget_planned"]
+        row["max_strength"] = max(row["max_strength"], cell["strength"])
+        strongest[department] = max(strongest.get(department, 0), cell["strength"])
+    rows += cells.values()
+    columns: dict[int | None, dict[str, Any]] = {}
+    unaligned: dict[int | None, dict[str, Any]] = {}
+    for cell in rollup.portfolio_cells(
+        everything=everything, visible=visible, period=period, dimension="lead_department"
+    ):
+        if not cell["open"]:
+            continue
+        department = int(cell["code"]) if cell["code"] is not None else None
+        column = columns.setdefault(
+            department,
+            {
+                "part": "department",
+                "goal_id": None,
+                "lead_department_id": department,
+                "count": 0,
+                "budget_planned": ZERO,
+                "max_strength": strongest.get(department),
+                "aligned_count": 0,
+            },
+        )
+        column["count"] += cell["initiatives"]
+        column["budget_planned"] += cell["budget_planned"]
+        if cell["aligned"]:
+            column["aligned_count"] += cell["initiatives"]
+        else:
+            unaligned[department] = {
+                "part": "unaligned",
+                "goal_id": None,
+                "lead_department_id": department,
+                "count": cell["initiatives"],
+                "budget_planned": cell["budget_planned"],
+                "max_strength": None,
+                "aligned_count": None,
+            }
+    return rows + list(columns.values()) + list(unaligned.values())
+
+
+def alignment_matrix(
+    *, user: Any, vision: Vision | int | None = None, period: str | None = None
+) -> dict[str, Any]:
+    """Goals of the vision × lead departments over the open initiatives, for a heatmap.
+
+    `goals` (rows, by code) and `departments` (columns: every department by name, plus a
+    `slug: None` column when open initiatives have no lead department) carry their totals;
+    `cells` lists each non-empty (goal, department) pair with count, budget_planned and the
+    strongest alignment (max_strength 1–3 and its alignment_level code); `unaligned` lists,
+    per department, the open initiatives aligned to no goal of the vision. An initiative
+    aligned to two goals counts in both rows, but once in its department's column.
+    """
+    vision_obj = resolve_vision(vision)
+    vision_id = vision_obj.pk if vision_obj else None
+    if _is_active(vision_obj):
+        rows = _matrix_rows_from_rollup(user=user, period=period)
+    else:
+        rows = _matrix_rows(user=user, vision_id=vision_id, period=period)
     goals = list(
         Goal.objects.live()
         .filter(vision_id=vision_id)

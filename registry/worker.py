@@ -44,6 +44,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from registry import rollup
 from registry.models import Alignment, Initiative
 from registry.observability import DELIVERY_ATTEMPTS, DELIVERY_DURATION
 from registry.webhooks import (
@@ -71,6 +72,8 @@ FANOUT_LOCK = int.from_bytes(
 )
 FANOUT_BATCH = 500
 PRUNE_INTERVAL_SECONDS = 600
+# The report rollups' deltas are folded this often (registry.rollup.compact).
+ROLLUP_COMPACT_SECONDS = 60
 RESPONSE_EXCERPT = 300
 
 
@@ -461,6 +464,7 @@ class Worker:
         self.started_at = timezone.now()
         self._stopping = threading.Event()
         self._last_prune = 0.0
+        self._last_compact = 0.0
         # What "now" is when claiming; tests move it forward to let a lease expire.
         self.clock = timezone.now
 
@@ -542,6 +546,9 @@ class Worker:
         if time.monotonic() - self._last_prune > PRUNE_INTERVAL_SECONDS:
             self._last_prune = time.monotonic()
             prune()
+        if time.monotonic() - self._last_compact > ROLLUP_COMPACT_SECONDS:
+            self._last_compact = time.monotonic()
+            rollup.compact()
         return work
 
     def run_until_idle(self, *, max_passes: int = 1000) -> int:

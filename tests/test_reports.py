@@ -1114,7 +1114,8 @@ def test_reports_run_a_constant_number_of_queries(org, active_vision, pmo_user, 
     large, large_counts = run_every_report(user, subject)
 
     assert large_counts == small_counts
-    assert max(large_counts.values()) <= 4
+    # The alignment matrix: vision, goals, departments, and its two rollups.
+    assert max(large_counts.values()) <= 5
     assert (
         large["portfolio_summary"]["totals"]["count"]
         > small["portfolio_summary"]["totals"]["count"]
