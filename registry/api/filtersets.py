@@ -226,7 +226,38 @@ class OrderingFilter(filters.OrderingFilter):
 # --- initiatives ----------------------------------------------------------------------------
 
 
-class InitiativeFilterSet(filters.FilterSet):
+class RequestedFiltersOnly:
+    """Binds only the filters whose parameter the data carries.
+
+    django-filter deep-copies every declared filter and builds, binds and cleans a form
+    field for each on every request; a filter whose parameter is absent cleans to an empty
+    value, which filters nothing. Leaving those out answers the same and costs what the
+    given filters cost (the initiative list declares thirty). Every widget used here reads
+    its own name; a suffixed parameter (`name_…`, as range widgets use) also keeps its filter.
+    """
+
+    base_filters: dict[str, filters.Filter]
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet | None = None,
+        *,
+        request: Any = None,
+        prefix: str | None = None,
+    ) -> None:
+        if data is not None and not prefix:
+            keys = list(data)
+            # An instance attribute: django-filter copies `self.base_filters`.
+            self.base_filters = {
+                name: filter_
+                for name, filter_ in type(self).base_filters.items()
+                if any(key == name or key.startswith(f"{name}_") for key in keys)
+            }
+        super().__init__(data, queryset, request=request, prefix=prefix)  # type: ignore[call-arg]
+
+
+class InitiativeFilterSet(RequestedFiltersOnly, filters.FilterSet):
     """The initiative filters of DESIGN §3. Archived initiatives are left out unless
     `archived=true` (only them) or `include_archived=true` (both) is given — or an
     `updated_since` feed is asked for, where they appear as tombstones (`archived_at` set).
