@@ -316,7 +316,7 @@ def initiative_rows() -> InitiativeQuerySet:
     """
     return (
         Initiative.objects.with_derived()
-        .annotate(stage_rank=STAGE_RANK)
+        .annotate(stage_rank=STAGE_RANK, **fast_read.row_annotations())
         .values_list(*fast_read.ROW_FIELDS, named=True)
     )
 
