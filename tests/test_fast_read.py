@@ -8,6 +8,7 @@ import datetime
 import json
 
 import pytest
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -46,6 +47,14 @@ def test_fast_path_equals_drf_on_every_initiative(portfolio):  # noqa: F811
     for fast_item, slow_item in zip(fast, slow, strict=True):
         assert list(fast_item) == list(slow_item)  # same keys, same order
         assert fast_item == slow_item, fast_item["key"]
+
+
+def test_fast_path_follows_the_current_time_zone(portfolio):  # noqa: F811
+    queryset = InitiativeViewSet.annotated(Initiative.objects.all()).order_by("key")
+    with timezone.override("Asia/Kolkata"):
+        fast, slow = _both(queryset, _request())
+    assert fast == slow
+    assert fast[0]["created_at"].endswith("+05:30")
 
 
 def test_fast_path_is_what_the_api_answers(portfolio):  # noqa: F811

@@ -24,10 +24,12 @@ import functools
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from registry import lifecycle
@@ -133,38 +135,39 @@ FORMATTED = (
 # the serializer's bound fields instead costs a deep copy of every declared field per request.
 _MONEY = serializers.DecimalField(max_digits=14, decimal_places=2)
 _DATE = serializers.DateField()
-_MOMENT = serializers.DateTimeField()
+MOMENTS = ("archived_at", "created_at", "updated_at")
 FORMATS = {
     "budget_planned": _MONEY.to_representation,
     "budget_spent": _MONEY.to_representation,
     "start_date": _DATE.to_representation,
     "target_date": _DATE.to_representation,
     "end_date": _DATE.to_representation,
-    "archived_at": _MOMENT.to_representation,
-    "created_at": _MOMENT.to_representation,
-    "updated_at": _MOMENT.to_representation,
 }
-assert set(FORMATS) == set(FORMATTED)
+assert set(FORMATS) | set(MOMENTS) == set(FORMATTED)
 
 
 class _Shared:
-    """Per request: absolute URL prefixes, made once."""
+    """Per request: absolute URL prefixes and the date-time field, made once."""
 
-    def __init__(self, serializer: Any, request: Any) -> None:
+    def __init__(self, request: Any) -> None:
         self.url = {
             name: request.build_absolute_uri(reverse(route)) for name, route in RESOURCES.items()
         }
-        self.format = FORMATS
+        # DRF's DateTimeField looks the current time zone up for every value it formats; the
+        # request's time zone, given once, is the same one (`default_timezone`).
+        moment = serializers.DateTimeField(
+            default_timezone=timezone.get_current_timezone() if settings.USE_TZ else None
+        )
+        self.format = {**FORMATS, **dict.fromkeys(MOMENTS, moment.to_representation)}
 
 
-def _shared(serializer: Any) -> _Shared | None:
-    context = serializer.context
+def _shared(context: dict[str, Any]) -> _Shared | None:
     request = context.get("request")
     if request is None or context.get("format"):
         return None  # no absolute URLs to build, or format-suffixed links: DRF's path
     shared = context.get("_fast_read")
     if shared is None:
-        shared = context["_fast_read"] = _Shared(serializer, request)
+        shared = context["_fast_read"] = _Shared(request)
     return shared
 
 
@@ -173,11 +176,12 @@ def is_row(obj: Any) -> bool:
     return isinstance(obj, tuple)
 
 
-def usable(serializer: Any, obj: Any) -> bool:
-    if not serializer.context.get("fast_read", True):
+def usable(context: dict[str, Any], obj: Any) -> bool:
+    """Whether the direct path applies to `obj` under the serializer's context."""
+    if not context.get("fast_read", True):
         return False
     if is_row(obj):
-        return obj.id in serializer.context.get("related", {})
+        return obj.id in context.get("related", {})
     if not all(hasattr(obj, name) for name in ANNOTATED):
         return False
     cache = getattr(obj, "_prefetched_objects_cache", {})
@@ -311,14 +315,15 @@ def _blank(value: Any) -> Any:
 
 def initiative_representation(serializer: Any, obj: Any) -> dict[str, Any] | None:
     """The serializer's dictionary for `obj`, or None when the fast path does not apply."""
-    if not usable(serializer, obj):
+    context = serializer.context  # the root serializer's, looked up through its parents
+    if not usable(context, obj):
         return None
-    shared = _shared(serializer)
+    shared = _shared(context)
     if shared is None:
         return None
     url, fmt = shared.url, shared.format
     if is_row(obj):
-        related = serializer.context["related"][obj.id]
+        related = context["related"][obj.id]
     else:
         related, obj = _prefetched_tuples(obj), _as_row(obj)
     goals_url, alignments_url, people_url = url["goal"], url["alignment"], url["person"]
