@@ -705,6 +705,18 @@ class Initiative(TimestampedModel):
             GinIndex(fields=["journey_stages"], name="registry_init_journey_gin"),
             GinIndex(fields=["customer_segments"], name="registry_init_segment_gin"),
             GinIndex(fields=["search_vector"], name="registry_init_search_gin"),
+            # Kind × touchpoint × journey stage, the first overlap rule's key (DESIGN §2): the
+            # batch overlap lookup probes it once per initiative. Function: migration 0010.
+            GinIndex(
+                models.Func(
+                    F("kind"),
+                    F("touchpoints"),
+                    F("journey_stages"),
+                    function="registry_overlap_keys",
+                    output_field=ArrayField(models.CharField(max_length=30)),
+                ),
+                name="registry_init_overlap_gin",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -825,6 +837,13 @@ class Alignment(TimestampedModel):
         indexes = [
             models.Index(fields=["goal", "strength"], name="registry_align_goal_idx"),
             models.Index(fields=["updated_at", "id"], name="registry_align_feed_idx"),
+            # Primary goal → initiatives, index-only: the goal-and-system overlap rule
+            # (DESIGN §2) joins a batch's goals with its systems. Migration 0010.
+            models.Index(
+                fields=["goal", "initiative"],
+                condition=Q(is_primary=True),
+                name="registry_align_primary_goal",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

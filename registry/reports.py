@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -1011,6 +1012,186 @@ def overlaps_for(
     return rows
 
 
+@dataclass(frozen=True)
+class ItemOverlaps:
+    """One initiative's join or justify: how many it overlaps, and the first of them by key."""
+
+    count: int
+    overlaps: list[dict[str, Any]]
+
+
+def overlaps_by_key(
+    keys: Iterable[str],
+    *,
+    user: Any,
+    vision: Vision | int | None = None,
+    period: str | None = None,
+    limit: int | None = None,
+) -> dict[str, ItemOverlaps]:
+    """`overlaps_for` of many initiatives in one statement, for a sync batch's answer.
+
+    For each key: `count`, how many open initiatives of other lead departments the user may
+    see it overlaps, and the first `limit` of them by key (all when None), each as
+    `overlaps_for` lists it (same rule, rows, reasons and their order). Like `overlaps_for`,
+    it answers for the initiative as stored whoever may see it — only the initiatives it
+    overlaps are limited to what the user may see — so the caller vouches for the keys (the
+    sync passes the items the actor has just written). Every key is in the answer; one that
+    is unknown or has no lead department overlaps nothing.
+
+    The work follows the batch and what it overlaps, not the portfolio. Initiatives that agree
+    on everything the rule reads (kind, touchpoints, journey stages, lead department, primary
+    goal, systems) overlap the same others, so each such group is looked up once — a tool's
+    batch is mostly a few groups. Each group probes the kind × touchpoint × journey stage
+    index (`registry_init_overlap_gin`) once; the primary goal and system rule joins the
+    batch's goals (`registry_align_primary_goal`) with its systems
+    (`registry_init_sys_by_system`), both index-only. A pair is counted under the first rule
+    that finds it, so the two counts add up.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    vision_obj = resolve_vision(vision)
+    vision_id = vision_obj.pk if vision_obj else None
+    shown = int(limit) if limit is not None else 2**31 - 1
+    base_sql, base_params = _overlap_base(user=user, period=period)
+    subject_sql, subject_params = _compiled(
+        Initiative.objects.filter(key__in=wanted, lead_department__isnull=False)
+        .order_by()
+        .values("id", "key", "kind", "touchpoints", "journey_stages", "lead_department_id")
+    )
+    # Aggregates, not ORDER BY … LIMIT: a LIMIT invites the planner to walk the key index and
+    # test every initiative, while the count needs them all anyway.
+    first_ids = f"(array_agg(o.id ORDER BY o.key))[1:{shown}]"
+    rows = _fetch(
+        f"""
+        WITH base AS NOT MATERIALIZED ({base_sql}),
+        subject AS (
+            SELECT s.*,
+                   (SELECT al.goal_id FROM registry_alignment al
+                    JOIN registry_goal g
+                      ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
+                    WHERE al.initiative_id = s.id AND al.is_primary) AS goal_id,
+                   ARRAY(SELECT isy.system_id FROM registry_initiative_systems isy
+                         WHERE isy.initiative_id = s.id ORDER BY isy.system_id) AS system_ids
+            FROM ({subject_sql}) s
+        ),
+        -- One row per group of initiatives that read the same to the rule.
+        probe AS MATERIALIZED (
+            SELECT row_number() OVER () AS sig, array_agg(key) AS subject_keys,
+                   kind, touchpoints, journey_stages, lead_department_id, goal_id, system_ids,
+                   registry_overlap_keys(kind, touchpoints, journey_stages) AS ktj_keys
+            FROM subject
+            GROUP BY kind, touchpoints, journey_stages, lead_department_id, goal_id, system_ids
+        ),
+        -- Kind, touchpoint and journey stage: one index probe per group.
+        by_ktj AS (
+            SELECT p.sig, f.total, f.ids
+            FROM probe p
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS total, {first_ids} AS ids
+                FROM base o
+                WHERE registry_overlap_keys(o.kind, o.touchpoints, o.journey_stages)
+                      && p.ktj_keys
+                  AND o.lead_department_id <> p.lead_department_id
+            ) f
+            WHERE f.total > 0
+        ),
+        -- Primary goal and system: the initiatives of the batch's (goal, system) pairs once,
+        -- then each group's own pairs, leaving out what the first rule found already. The
+        -- goals and systems on their own let a small batch start from their indexes.
+        goal_system_member AS MATERIALIZED (
+            SELECT al.goal_id, isy.system_id, isy.initiative_id
+            FROM registry_initiative_systems isy
+            JOIN registry_alignment al
+              ON al.initiative_id = isy.initiative_id AND al.is_primary
+            WHERE isy.system_id IN (SELECT unnest(system_ids) FROM probe
+                                    WHERE goal_id IS NOT NULL)
+              AND al.goal_id IN (SELECT goal_id FROM probe)
+              AND (al.goal_id, isy.system_id) IN (SELECT goal_id, unnest(system_ids) FROM probe)
+        ),
+        goal_system AS (
+            SELECT DISTINCT p.sig, o.id, o.key
+            FROM probe p
+            CROSS JOIN LATERAL unnest(p.system_ids) AS sys(system_id)
+            JOIN goal_system_member m
+              ON m.goal_id = p.goal_id AND m.system_id = sys.system_id
+            JOIN base o ON o.id = m.initiative_id
+            WHERE o.lead_department_id <> p.lead_department_id
+              AND NOT (o.kind = p.kind AND o.touchpoints && p.touchpoints
+                       AND o.journey_stages && p.journey_stages)
+        ),
+        by_goal_system AS (
+            SELECT o.sig, count(*) AS total, {first_ids} AS ids
+            FROM goal_system o GROUP BY o.sig
+        ),
+        total AS (
+            SELECT sig, sum(total) AS total
+            FROM (SELECT sig, total FROM by_ktj
+                  UNION ALL
+                  SELECT sig, total FROM by_goal_system) t
+            GROUP BY sig
+        ),
+        found AS (
+            SELECT sig, unnest(ids) AS id FROM by_ktj
+            UNION ALL
+            SELECT sig, unnest(ids) AS id FROM by_goal_system
+        ),
+        ranked AS (
+            SELECT f.sig, o.id, o.key, o.name, o.stage, o.kind, o.touchpoints,
+                   o.journey_stages, o.lead_department_id,
+                   row_number() OVER (PARTITION BY f.sig ORDER BY o.key) AS n
+            FROM found f JOIN registry_initiative o ON o.id = f.id
+        )
+        SELECT o.sig, CASE WHEN o.n = 1 THEN p.subject_keys END AS subject_keys, t.total,
+               o.key, o.name, o.stage,
+               d.slug AS lead_department, d.name AS lead_department_name,
+               (SELECT json_agg({_REASON_JSON.format(t="r")}
+                                ORDER BY {_REASON_ORDER.format(t="r")})
+                FROM (
+                    SELECT 1 AS rule_order, '{RULE_KIND_TOUCHPOINT_JOURNEY}' AS rule,
+                           o.kind AS a, tp.touchpoint AS b, js.journey_stage AS c
+                    FROM unnest(o.touchpoints) AS tp(touchpoint),
+                         unnest(o.journey_stages) AS js(journey_stage)
+                    WHERE o.kind = p.kind AND tp.touchpoint = ANY(p.touchpoints)
+                      AND js.journey_stage = ANY(p.journey_stages)
+                    UNION
+                    SELECT 2, '{RULE_GOAL_SYSTEM}', g.code, sy.slug, NULL
+                    FROM registry_alignment al
+                    JOIN registry_goal g ON g.id = al.goal_id
+                    JOIN registry_initiative_systems isy
+                      ON isy.initiative_id = o.id AND isy.system_id = ANY(p.system_ids)
+                    JOIN registry_system sy ON sy.id = isy.system_id
+                    WHERE al.initiative_id = o.id AND al.is_primary AND al.goal_id = p.goal_id
+                ) r) AS reasons
+        FROM ranked o
+        JOIN probe p ON p.sig = o.sig
+        JOIN total t ON t.sig = o.sig
+        JOIN registry_department d ON d.id = o.lead_department_id
+        WHERE o.n <= {shown}
+        ORDER BY o.sig, o.n
+        """,
+        [*base_params, vision_id, *subject_params],
+    )
+    # Rows come by group, the first of each naming the group's initiatives.
+    groups: dict[int, tuple[list[str], int, list[dict[str, Any]]]] = {}
+    for row in rows:
+        sig, subject_keys, total = row.pop("sig"), row.pop("subject_keys"), row.pop("total")
+        row["reasons"] = _json(row["reasons"])
+        groups.setdefault(sig, (subject_keys, int(total), []))[2].append(row)
+    found = {
+        key: (count, shown_rows)
+        for subject_keys, count, shown_rows in groups.values()
+        for key in subject_keys
+    }
+    # Each key gets its own list; the rows of a group are shared.
+    return {
+        key: ItemOverlaps(count=found[key][0], overlaps=list(found[key][1]))
+        if key in found
+        else ItemOverlaps(count=0, overlaps=[])
+        for key in wanted
+    }
+
+
 # --- unaligned work ---------------------------------------------------------------------------
 
 
@@ -1201,6 +1382,7 @@ def shared_systems(
 
 __all__ = [
     "BREAKDOWN_DIMENSIONS",
+    "ItemOverlaps",
     "RULE_GOAL_SYSTEM",
     "RULE_KIND_TOUCHPOINT_JOURNEY",
     "alignment_matrix",
@@ -1210,6 +1392,7 @@ __all__ = [
     "goal_progress",
     "initiative_scope",
     "overlaps",
+    "overlaps_by_key",
     "overlaps_for",
     "portfolio_summary",
     "resolve_vision",

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from pghistory.models import Events
 
 from registry import reports
-from registry.choices import Stage
+from registry.choices import Kind, Stage
 from registry.models import Initiative, Person, StageChange
 from registry.observability import SYNC_ITEMS
+from tests import factories
 from tests.test_api_support import API, error_attrs, error_codes, make_portfolio
 
 BATCH = f"{API}initiatives/sync/"
@@ -356,6 +357,7 @@ def test_batch_overlaps_equal_join_or_justify_of_each_item(pmo, portfolio):
         initiative = Initiative.objects.get(key=item["key"])
         expected = reports.overlaps_for(initiative, user=portfolio.users["pmo"])
         assert item["overlaps"] == expected
+        assert item["overlaps_count"] == len(expected)
         assert item["overlaps"], item["external_id"]
     assert [o["key"] for o in response.json()["items"][2]["overlaps"]] == [portfolio.key("triage")]
 
@@ -373,6 +375,68 @@ def test_batch_query_count_does_not_grow_with_the_batch(pmo):
 
     run("W", 2)  # warm the session and the permission caches
     assert run("S", 2) == run("L", 40)
+
+
+def test_batch_of_one_and_of_fifty_run_the_same_queries(jira):
+    """Join or justify included: created and updated items that overlap, as an integration."""
+
+    def run(prefix: str, n: int) -> int:
+        first = items(*(f"{prefix}{i}" for i in range(n)))
+        jira.post(BATCH, {"source": "jira", "items": first}, format="json")
+        changed = items(*(f"{prefix}{i}" for i in range(n)), summary="Changed.")
+        changed += items(*(f"{prefix}new{i}" for i in range(n)))
+        with CaptureQueriesContext(connection) as queries:
+            response = jira.post(BATCH, {"source": "jira", "items": changed}, format="json")
+        assert response.status_code == 200, response.content
+        assert {i["result"] for i in response.json()["items"]} == {"created", "updated"}
+        assert all(i["overlaps_count"] for i in response.json()["items"])
+        return len(queries)
+
+    run("W", 1)  # warm the session and the permission caches
+    assert run("one", 1) == run("fifty", 50)
+
+
+def test_join_or_justify_lists_the_first_20_by_key_and_counts_them_all(pmo, portfolio):
+    for n in range(25):
+        factories.InitiativeFactory(
+            name=f"Support bot {n}",
+            kind=Kind.CHATBOT,
+            owner=portfolio.people["ivy"],
+            lead_department=portfolio.departments["it"],
+            touchpoints=["chat"],
+            journey_stages=["support"],
+        )
+    one = pmo.put(one_url("jira", "J-200"), body(), format="json").json()
+    batch = pmo.post(BATCH, {"source": "jira", "items": items("J-201")}, format="json").json()
+
+    for answer in (one, batch["items"][0]):
+        initiative = Initiative.objects.get(key=answer["key"])
+        expected = reports.overlaps_for(initiative, user=portfolio.users["pmo"])
+        assert len(expected) == 26  # the 25 and the billing chat bot of service
+        assert answer["overlaps_count"] == 26
+        assert answer["overlaps"] == expected[:20]
+
+
+def test_join_or_justify_shows_an_integration_no_confidential_initiative(pmo, jira, portfolio):
+    secret = factories.InitiativeFactory(
+        name="Secret support bot",
+        kind=Kind.CHATBOT,
+        owner=portfolio.people["ivy"],
+        lead_department=portfolio.departments["it"],
+        touchpoints=["chat"],
+        journey_stages=["support"],
+        confidential=True,
+    )
+    everything = {portfolio.key("chat"), secret.key}
+    by_pmo = pmo.post(BATCH, {"source": "jira", "items": items("C-1")}, format="json").json()
+    assert {o["key"] for o in by_pmo["items"][0]["overlaps"]} == everything
+    by_jira = jira.post(BATCH, {"source": "jira", "items": items("C-2")}, format="json").json()
+    assert [o["key"] for o in by_jira["items"][0]["overlaps"]] == [portfolio.key("chat")]
+    assert by_jira["items"][0]["overlaps_count"] == 1
+    # Its own confidential item, which it may not read back, still gets its answer.
+    mine = jira.put(one_url("jira", "C-3"), body(confidential=True), format="json")
+    assert mine.status_code == 201, mine.content
+    assert [o["key"] for o in mine.json()["overlaps"]] == [portfolio.key("chat")]
 
 
 def test_each_sync_is_counted_in_the_metrics(jira):

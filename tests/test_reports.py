@@ -894,6 +894,163 @@ def test_overlaps_for_an_unsaved_initiative(overlap_portfolio, org, pmo_user):
     )
 
 
+# --- overlaps of many initiatives at once (a sync batch's join or justify) ------------------
+
+
+def assert_batch_equals_one_by_one(initiatives, user, *, limit=None, **options):
+    """`overlaps_by_key` answers for every key what `overlaps_for` answers alone: the count
+    of them all, and the first `limit`."""
+    keys = [i.key for i in initiatives]
+    answer = reports.overlaps_by_key(keys, user=user, limit=limit, **options)
+    assert set(answer) == set(keys)
+    for initiative in initiatives:
+        expected = reports.overlaps_for(initiative, user=user, **options)
+        assert answer[initiative.key] == reports.ItemOverlaps(
+            count=len(expected), overlaps=expected[:limit]
+        ), initiative.key
+    return answer
+
+
+@pytest.mark.parametrize("role", ["pmo", "viewer"])
+def test_overlaps_by_key_equal_overlaps_for_each(overlap_portfolio, pmo_user, viewer_user, role):
+    user = pmo_user if role == "pmo" else viewer_user
+    o = overlap_portfolio
+    # Closed, archived and confidential subjects too: like overlaps_for, the batch answers for
+    # the initiative as stored, and only what it overlaps is limited to what the user sees.
+    answer = assert_batch_equals_one_by_one(list(o.values()), user)
+
+    bot = answer[o["service_bot"].key]
+    expected_bot = [o["marketing_bot"].key] + ([o["secret_bot"].key] if role == "pmo" else [])
+    assert [row["key"] for row in bot.overlaps] == sorted(expected_bot)
+    assert answer[o["service_bot_2"].key].count == (2 if role == "pmo" else 1)
+    assert [r["key"] for r in answer[o["it_churn"].key].overlaps] == sorted(
+        [o["service_nba"].key, o["marketing_cdp"].key]
+    )
+    assert answer[o["voicebot"].key] == reports.ItemOverlaps(count=0, overlaps=[])
+
+
+def test_overlaps_by_key_cap_the_list_not_the_count(overlap_portfolio, pmo_user):
+    o = overlap_portfolio
+    keys = [o["service_bot_2"].key, o["it_churn"].key, o["voicebot"].key]
+    full = reports.overlaps_by_key(keys, user=pmo_user)
+    capped = reports.overlaps_by_key(keys, user=pmo_user, limit=1)
+    for key in keys:
+        assert capped[key].count == full[key].count
+        assert capped[key].overlaps == full[key].overlaps[:1]
+    assert capped[o["it_churn"].key].count == 2
+
+
+def test_overlaps_by_key_unknown_and_departmentless_keys_overlap_nothing(
+    overlap_portfolio, org, pmo_user
+):
+    nobody = make_initiative(
+        org, None, kind=Kind.CHATBOT, touchpoints=["chat"], journey_stages=["billing"]
+    )
+    answer = reports.overlaps_by_key(["AI-NOPE", nobody.key], user=pmo_user)
+    assert answer == {
+        "AI-NOPE": reports.ItemOverlaps(count=0, overlaps=[]),
+        nobody.key: reports.ItemOverlaps(count=0, overlaps=[]),
+    }
+    with CaptureQueriesContext(connection) as queries:
+        assert reports.overlaps_by_key([], user=pmo_user) == {}
+    assert len(queries) == 0
+
+
+def test_overlaps_by_key_both_rules_count_a_pair_once(org, active_vision, pmo_user):
+    nps = factories.GoalFactory(vision=active_vision, code="G-NPS")
+    crm = org["systems"]["crm"]
+    fields = {"kind": Kind.CHATBOT, "touchpoints": ["chat"], "journey_stages": ["billing"]}
+    service = make_initiative(org, "service", **fields)
+    marketing = make_initiative(org, "marketing", **fields)
+    for initiative in (service, marketing):
+        align(initiative, nps)
+        initiative.systems.add(crm)
+    # Twins of service (same department, same values) are looked up as one; each keeps its
+    # own answer.
+    twin = make_initiative(org, "service", **fields)
+    align(twin, nps)
+    twin.systems.add(crm)
+
+    answer = assert_batch_equals_one_by_one([service, marketing, twin], pmo_user)
+
+    assert answer[service.key].count == 1
+    assert answer[service.key].overlaps[0]["reasons"] == [
+        reason_kind("chatbot", "chat", "billing"),
+        reason_goal("G-NPS", "crm"),
+    ]
+    assert answer[twin.key] == answer[service.key]
+    assert answer[twin.key].overlaps is not answer[service.key].overlaps
+    assert [r["key"] for r in answer[marketing.key].overlaps] == sorted([service.key, twin.key])
+
+
+@pytest.fixture
+def random_overlaps(org, active_vision, viewer_user):
+    """~80 initiatives drawn from a small vocabulary, so that both rules fire often."""
+    rng = random.Random(4711)
+    goals = [factories.GoalFactory(vision=active_vision, code=c) for c in ("G-A", "G-B")]
+    archived_goal = factories.GoalFactory(
+        vision=active_vision, code="G-OLD", archived_at=timezone.now()
+    )
+    foreign_goal = factories.GoalFactory(
+        vision=factories.VisionFactory(status=choices.VisionStatus.RETIRED), code="R-A"
+    )
+    systems = list(org["systems"].values())
+    viewer = factories.PersonFactory(user=viewer_user, department=None)
+    built = []
+    for _n in range(80):
+        start, end = rng.choice(DATE_PATTERNS)
+        initiative = make_initiative(
+            org,
+            rng.choice(["service", "marketing", "it", None]),
+            kind=rng.choice([Kind.CHATBOT, Kind.AUTOMATION]),
+            touchpoints=rng.sample(["chat", "web", "email"], rng.choice([0, 1, 1, 2])),
+            journey_stages=rng.sample(["billing", "support", "onboarding"], rng.choice([0, 1, 2])),
+            stage=rng.choice([Stage.IDEA, Stage.PILOT, Stage.PAUSED, Stage.STOPPED]),
+            confidential=rng.random() < 0.3,
+            archived_at=timezone.now() if rng.random() < 0.1 else None,
+            start_date=start,
+            end_date=end,
+        )
+        goal = rng.choice([*goals, *goals, archived_goal, foreign_goal, None])
+        if goal is not None:
+            align(initiative, goal, primary=True)
+            other = goals[1] if goal == goals[0] else goals[0]
+            if rng.random() < 0.3:  # a secondary goal never counts
+                align(initiative, other, primary=False)
+        initiative.systems.add(*rng.sample(systems, rng.randint(0, 2)))
+        if initiative.confidential and rng.random() < 0.3:
+            factories.TeamRoleFactory(initiative=initiative, person=viewer)
+        built.append(initiative)
+    return built
+
+
+@pytest.mark.parametrize(
+    ("role", "period"), [("pmo", None), ("viewer", None), ("pmo", "2026-Q4"), ("viewer", "2026-Q4")]
+)
+def test_overlaps_by_key_equal_overlaps_for_on_a_random_portfolio(
+    random_overlaps, pmo_user, viewer_user, role, period
+):
+    user = pmo_user if role == "pmo" else viewer_user
+    answer = assert_batch_equals_one_by_one(random_overlaps, user, period=period)
+    counts = [item.count for item in answer.values()]
+    assert sum(counts) > 50, counts  # the data exercise the rule, not just empty answers
+    reasons = {r["rule"] for item in answer.values() for o in item.overlaps for r in o["reasons"]}
+    assert reasons == {reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM}
+    assert_batch_equals_one_by_one(random_overlaps, user, period=period, limit=3)
+
+
+def test_overlaps_by_key_runs_one_query_whatever_the_batch(random_overlaps, viewer_user):
+    reports.overlaps_by_key([random_overlaps[0].key], user=viewer_user)  # warm the role cache
+
+    def queries_for(initiatives) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            reports.overlaps_by_key([i.key for i in initiatives], user=viewer_user, limit=20)
+        return len(queries)
+
+    # The active vision, then the one statement.
+    assert queries_for(random_overlaps[:1]) == queries_for(random_overlaps[:50]) == 2
+
+
 # --- shared systems -------------------------------------------------------------------------
 
 

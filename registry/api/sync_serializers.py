@@ -171,6 +171,19 @@ class SyncItemErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+@extend_schema_field(OverlapSerializer(many=True))
+class OverlapsField(serializers.Field):
+    """Join or justify as `reports.overlaps_by_key` answers it, passed through unchanged.
+
+    The rows are plain JSON already, in `OverlapSerializer`'s shape (the schema documents them
+    so). A serializer per overlap and reason cost more than the batch's writes: a batch of
+    5,000 items lists up to 100,000 overlaps. Answers only, never read from a request.
+    """
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class SyncResultSerializer(serializers.Serializer):
     """What the single PUT did."""
 
@@ -184,12 +197,14 @@ class SyncResultSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=choices.Gate.choices),
         help_text=_("Gate evidence the initiative lacks at its stage (e.g. imported at it)."),
     )
-    overlaps = OverlapSerializer(
-        many=True,
+    overlaps = OverlapsField(
         help_text=_(
             "Join or justify: open initiatives of other departments this one overlaps "
-            "(created and updated items; empty when unchanged)."
+            "(created and updated items; empty when unchanged), the first 20 by key."
         ),
+    )
+    overlaps_count = serializers.IntegerField(
+        help_text=_("How many open initiatives of other departments it overlaps in all.")
     )
 
 
@@ -209,7 +224,14 @@ class SyncItemResultSerializer(serializers.Serializer):
     gate_gaps = serializers.ListField(
         child=serializers.ChoiceField(choices=choices.Gate.choices), required=False
     )
-    overlaps = OverlapSerializer(many=True, required=False)
+    overlaps = OverlapsField(
+        required=False,
+        help_text=_("Join or justify, as for one initiative: the first 20 by key."),
+    )
+    overlaps_count = serializers.IntegerField(
+        required=False,
+        help_text=_("How many open initiatives of other departments it overlaps in all."),
+    )
     errors = SyncItemErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
 
