@@ -75,8 +75,8 @@ def report_alignment_matrix(request: HttpRequest) -> HttpResponse:
 
 STAGE_COLUMNS = (
     "external_id text, name text, summary text, kind text, budget_planned numeric, "
-    "risk_tier text, touchpoints varchar(30)[], lead_department text, tags text[], goal text, "
-    "strength smallint, is_primary boolean"
+    "risk_tier text, touchpoints varchar(30)[], journey_stages varchar(30)[], "
+    "lead_department text, tags text[], goal text, strength smallint, is_primary boolean"
 )
 COMPARED = (
     "name",
@@ -85,6 +85,7 @@ COMPARED = (
     "budget_planned",
     "risk_tier",
     "touchpoints",
+    "journey_stages",
     "lead_department_id",
 )
 
@@ -99,6 +100,7 @@ def _row(item: dict[str, Any]) -> tuple:
         Decimal(str(item.get("budget_planned") or 0)),
         item.get("risk_tier", "minimal"),
         item.get("touchpoints") or [],
+        item.get("journey_stages") or [],
         item.get("lead_department"),
         item.get("tags") or [],
         alignment.get("goal"),
@@ -135,14 +137,15 @@ def sync_batch(request: HttpRequest) -> HttpResponse:
                 confidential, hypothesis, success_criteria, learnings, source, external_id,
                 external_url, version, lead_department_id)
             SELECT %(now)s, %(now)s, s.name, s.summary, s.kind, 'idea', '', s.touchpoints,
-                '{{}}', 'reactive', '{{}}', 'human_in_the_loop', s.budget_planned, 0, 'EUR',
+                s.journey_stages, 'reactive', '{{}}', 'human_in_the_loop', s.budget_planned,
+                0, 'EUR',
                 '', s.risk_tier, false, false, false, '', '', '', %(source)s, s.external_id,
                 '', 1, d.id
             FROM bench_sync_stage s LEFT JOIN registry_department d ON d.slug = s.lead_department
             ON CONFLICT (source, external_id) WHERE archived_at IS NULL AND external_id IS NOT NULL
             DO UPDATE SET name = EXCLUDED.name, summary = EXCLUDED.summary, kind = EXCLUDED.kind,
                 budget_planned = EXCLUDED.budget_planned, risk_tier = EXCLUDED.risk_tier,
-                touchpoints = EXCLUDED.touchpoints,
+                touchpoints = EXCLUDED.touchpoints, journey_stages = EXCLUDED.journey_stages,
                 lead_department_id = EXCLUDED.lead_department_id,
                 version = r.version + 1, updated_at = EXCLUDED.updated_at
             WHERE {changed}

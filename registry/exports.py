@@ -27,6 +27,7 @@ import datetime
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -371,7 +372,7 @@ def sync_by_key(
         else ""
         for item in items
     ]
-    duplicates = sorted({key for key in keys if key and keys.count(key) > 1})
+    duplicates = sorted(key for key, count in Counter(keys).items() if key and count > 1)
     if duplicates:
         raise sync.SyncError(
             _("Duplicate keys in one batch: %(keys)s.") % {"keys": ", ".join(duplicates)},
@@ -384,7 +385,7 @@ def sync_by_key(
         valid = sorted({key for key in keys if canonical_key(key)})
         existing = {
             row.key: row
-            for row in sync.with_diff_prefetches(
+            for row in sync.load_for_diff(
                 Initiative.objects.filter(key__in=valid)
                 .order_by("key")
                 .select_for_update(of=("self",))
