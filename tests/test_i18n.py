@@ -510,10 +510,13 @@ def german_texts() -> set[str]:
 def data_texts() -> set[str]:
     """What the registry's rows say (names, slugs, job titles, sources): data, not labels.
 
-    Choice fields are left out: their codes must never reach a reader.
+    Choice fields are left out: their codes must never reach a reader; so are the report
+    rollups, summary tables of such codes (stage, kind, dimension names) no page shows.
     """
     texts = set()
     for model in apps.get_app_config("registry").get_models():
+        if model.__module__ == "registry.rollup":
+            continue
         for field in model._meta.concrete_fields:
             if isinstance(field, models.CharField) and not field.choices:
                 texts |= {
