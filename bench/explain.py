@@ -3,7 +3,8 @@
 Run by bench/run.py inside the bench settings against one database:
 `python -m bench.explain --out DIR --detail-key AI-0042 --cursor CURSOR`. Writes one text file
 per request and summary.json (statements, execution time, sequential scans on the
-initiative table).
+initiative table and the rows they read: a scan under the bounded count's LIMIT stops after
+so many matches, whatever the table's size).
 """
 
 from __future__ import annotations
@@ -30,6 +31,29 @@ def requests_to_explain(detail_key: str, cursor: str) -> dict[str, str]:
 
 
 FILTERED = {"stage", "goal", "alignment", "q", "combined"}
+SEQ_SCAN = re.compile(
+    r"Seq Scan on registry_initiative\b(?!_).*?actual time=\S+ rows=(\d+) loops=(\d+)"
+)
+REMOVED = re.compile(r"Rows Removed by Filter: (\d+)")
+
+
+def seq_scan_rows(plan: str) -> list[int]:
+    """Rows each sequential scan of the initiative table read (kept plus filtered out)."""
+    lines = plan.splitlines()
+    found = []
+    for index, line in enumerate(lines):
+        match = SEQ_SCAN.search(line)
+        if not match:
+            continue
+        kept, loops = int(match.group(1)), int(match.group(2))
+        removed = 0
+        for following in lines[index + 1 :]:
+            if "->" in following:
+                break
+            if hit := REMOVED.search(following):
+                removed = int(hit.group(1))
+        found.append((kept + removed) * loops)
+    return found
 
 
 def main() -> None:
@@ -62,7 +86,7 @@ def main() -> None:
             response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         texts = []
-        seq_scans: list[str] = []
+        seq_scans: list[int] = []
         total_ms = 0.0
         for sql, params in statements:
             if not sql.lstrip().upper().startswith("SELECT"):
@@ -71,7 +95,7 @@ def main() -> None:
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
                 plan = "\n".join(row[0] for row in cursor.fetchall())
             texts.append(f"-- {sql[:300]}\n{plan}\n")
-            seq_scans += re.findall(r"Seq Scan on (registry_initiative)\b(?!_)", plan)
+            seq_scans += seq_scan_rows(plan)
             found = re.search(r"Execution Time: ([\d.]+) ms", plan)
             total_ms += float(found.group(1)) if found else 0.0
         (out / f"{name}.txt").write_text(f"GET {path}\n\n" + "\n".join(texts))
@@ -80,6 +104,7 @@ def main() -> None:
             "statements": len(statements),
             "execution_ms": round(total_ms, 2),
             "seq_scans_on_initiative": len(seq_scans),
+            "seq_scan_rows_read": sum(seq_scans),
             "filtered": name in FILTERED,
         }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

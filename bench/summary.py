@@ -106,14 +106,29 @@ def markdown(results: Path) -> str:
             + _table(["request", *names, "t(1M)/t(1k)", "queries"], rows)
         )
         scans = [
-            [n, k, v["statements"], v["execution_ms"], v["seq_scans_on_initiative"]]
+            [
+                n,
+                k,
+                v["statements"],
+                v["execution_ms"],
+                v["seq_scans_on_initiative"],
+                v.get("seq_scan_rows_read", ""),
+            ]
             for n in names
             for k, v in sizes[n]["explain"].items()
         ]
         parts.append(
             "### EXPLAIN ANALYZE\n\n"
             + _table(
-                ["database", "request", "statements", "SQL ms", "seq scans on initiative"], scans
+                [
+                    "database",
+                    "request",
+                    "statements",
+                    "SQL ms",
+                    "seq scans on initiative",
+                    "rows they read",
+                ],
+                scans,
             )
         )
     return "\n\n".join(parts) + "\n"
