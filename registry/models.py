@@ -53,9 +53,13 @@ def quarter_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     return start, end_month_start - datetime.timedelta(days=1)
 
 
-def event_indexes(name: str, *, per_object: bool = True) -> dict[str, list[models.Index]]:
+def event_indexes(
+    name: str, *, per_object: bool = True, tombstones: bool = False
+) -> dict[str, list[models.Index]]:
     """Meta of a history event table: the change feed pages it in (pgh_created_at, pgh_id)
     order, and finds an event's previous one (its diff's "before") by (pgh_obj, pgh_id).
+    Where the keyset list merges in tombstones (`api.feeds.deletions_of`), a partial index
+    holds the few delete events, which a scan of every event would otherwise find.
     """
     indexes = [
         models.Index(fields=["pgh_created_at", "pgh_id"], name=f"registry_{name}ev_feed_idx")
@@ -63,6 +67,14 @@ def event_indexes(name: str, *, per_object: bool = True) -> dict[str, list[model
     if per_object:
         indexes.append(
             models.Index(fields=["pgh_obj", "pgh_id"], name=f"registry_{name}ev_prev_idx")
+        )
+    if tombstones:
+        indexes.append(
+            models.Index(
+                fields=["pgh_obj"],
+                condition=Q(pgh_label="delete"),
+                name=f"registry_{name}ev_delete_idx",
+            )
         )
     return {"indexes": indexes}
 
@@ -285,7 +297,7 @@ GOAL_CODE_VALIDATOR = RegexValidator(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
-    meta=event_indexes("goal"),
+    meta=event_indexes("goal", tombstones=True),
 )
 class Goal(TimestampedModel):
     """A measurable CX goal under a vision; may refine a parent goal."""
@@ -523,7 +535,7 @@ class InitiativeQuerySet(models.QuerySet):
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     exclude=["search_vector"],
-    meta=event_indexes("init"),
+    meta=event_indexes("init", tombstones=True),
 )
 class Initiative(TimestampedModel):
     """One AI initiative in customer experience."""
