@@ -22,9 +22,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry import bulk, lifecycle
+from registry import bulk, lifecycle, reports
 from registry.choices import (
     BEYOND_PROPOSED,
+    CLOSED_STAGES,
     MAIN_TRANSITIONS,
     OPEN_STAGES,
     STAGE_ORDER,
@@ -132,6 +133,11 @@ class ItemResult:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def wants_overlaps(self) -> bool:
+        """Join or justify is about open initiatives that were just written."""
+        return self.result in ("created", "updated") and self.stage not in CLOSED_STAGES
+
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "index": self.index,
@@ -196,6 +202,17 @@ class ItemPlan:
     existing: Initiative | None = None
     moves: list[tuple[str, str]] = field(default_factory=list)
     changed_fields: set[str] = field(default_factory=set)
+
+
+# Join or justify lists at most this many overlapping initiatives per item (the first by key)
+# beside their count: in a dense portfolio one initiative overlaps thousands.
+OVERLAPS_SHOWN = 20
+
+
+def join_or_justify(items: Sequence[ItemResult], *, user: Any) -> dict[str, reports.ItemOverlaps]:
+    """The overlaps of the written items that want them, by key, in one query however many."""
+    keys = [item.key for item in items if item.key and item.wants_overlaps]
+    return reports.overlaps_by_key(keys, user=user, limit=OVERLAPS_SHOWN) if keys else {}
 
 
 def advisory_key(*parts: str) -> int:

@@ -31,13 +31,8 @@ from registry.api.concurrency import etag_for
 from registry.api.errors import Conflict
 from registry.api.permissions import RegistryPermission
 from registry.api.views import acting_user, actor_name
-from registry.choices import CLOSED_STAGES
 from registry.idempotency import idempotent
 from registry.observability import record_sync_items
-
-# Join or justify lists at most this many overlapping initiatives per item (the first by key)
-# beside their count: in a dense portfolio one initiative overlaps thousands.
-OVERLAPS_SHOWN = 20
 
 # Item errors that are refusals by the stored state or the lifecycle, not bad input: 409.
 CONFLICT_CODES = frozenset(
@@ -90,20 +85,9 @@ def counts_of(batch: sync.BatchResult) -> dict[str, int]:
     return counts
 
 
-def wants_overlaps(result: sync.ItemResult) -> bool:
-    """Join or justify is about open initiatives that were just written."""
-    return result.result in ("created", "updated") and result.stage not in CLOSED_STAGES
-
-
-def join_or_justify(items: list[sync.ItemResult], *, user: Any) -> dict[str, reports.ItemOverlaps]:
-    """The overlaps of the items that want them, by key, in one query however many."""
-    keys = [item.key for item in items if item.key and wants_overlaps(item)]
-    return reports.overlaps_by_key(keys, user=user, limit=OVERLAPS_SHOWN) if keys else {}
-
-
 def overlap_fields(item: sync.ItemResult, found: dict[str, reports.ItemOverlaps]) -> dict:
-    """`overlaps` (the first OVERLAPS_SHOWN by key) and `overlaps_count` of one item."""
-    mine = found.get(item.key or "") if wants_overlaps(item) else None
+    """`overlaps` (the first `sync.OVERLAPS_SHOWN` by key) and `overlaps_count` of one item."""
+    mine = found.get(item.key or "") if item.wants_overlaps else None
     return {
         "overlaps": mine.overlaps if mine else [],
         "overlaps_count": mine.count if mine else 0,
@@ -181,7 +165,7 @@ class InitiativeSyncView(SyncViewMixin, APIView):
             {
                 **result.as_dict(),
                 "url": initiative_url(request, result.key),
-                **overlap_fields(result, join_or_justify([result], user=request.user)),
+                **overlap_fields(result, sync.join_or_justify([result], user=request.user)),
             }
         ).data
         created = result.result == "created"
@@ -242,7 +226,7 @@ class InitiativeSyncBatchView(SyncViewMixin, APIView):
             raise sync_error_to_api(error) from None
         counts = counts_of(batch)
         record_sync_items(counts, source=batch.source)
-        overlaps = join_or_justify(batch.items, user=request.user)
+        overlaps = sync.join_or_justify(batch.items, user=request.user)
         items = bodies.SyncItemResultSerializer(
             [self.item_payload(request, item, overlaps) for item in batch.items], many=True
         ).data
