@@ -9,6 +9,9 @@ concurrently, like the feed indexes (0008), so writes go on while they build.
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
+# event model, index name prefix (as `models.event_indexes` names them)
+TABLES = [("goalevent", "goal"), ("initiativeevent", "init")]
+
 
 class Migration(migrations.Migration):
     atomic = False
@@ -19,19 +22,12 @@ class Migration(migrations.Migration):
 
     operations = [
         AddIndexConcurrently(
-            model_name="goalevent",
+            model_name=model,
             index=models.Index(
                 condition=models.Q(("pgh_label", "delete")),
                 fields=["pgh_obj"],
-                name="registry_goalev_delete_idx",
+                name=f"registry_{prefix}ev_delete_idx",
             ),
-        ),
-        AddIndexConcurrently(
-            model_name="initiativeevent",
-            index=models.Index(
-                condition=models.Q(("pgh_label", "delete")),
-                fields=["pgh_obj"],
-                name="registry_initev_delete_idx",
-            ),
-        ),
+        )
+        for model, prefix in TABLES
     ]
