@@ -28,9 +28,10 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.choices import ALIGNMENT_LEVEL_BY_STRENGTH
-from registry.counting import DEFAULT_EXACT_COUNT_LIMIT
+from registry.selectors.counting import DEFAULT_EXACT_COUNT_LIMIT
+from registry.services import lifecycle
 
 ESTIMATE_ABOVE = DEFAULT_EXACT_COUNT_LIMIT  # counted exactly up to this, as the API
 

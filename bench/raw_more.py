@@ -1,6 +1,6 @@
 """More baselines for the benchmark (bench settings only): reports and batch sync.
 
-- Reports: the very statements `registry.reports` sends for a PMO (captured once per
+- Reports: the very statements `registry.selectors.reports` sends for a PMO (captured once per
   process from the report function itself), replayed on the raw psycopg cursor; the rows go
   out as JSON through orjson with no further shaping.
 - Sync: COPY the batch into a temporary staging table, then set-based
@@ -23,8 +23,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from bench.raw import _answer, _raw_cursor, _unauthorised, authenticate
-from registry import reports
-from registry.sync import advisory_key
+from registry.selectors import reports
+from registry.sync.upsert import advisory_key
 
 _captured: dict[str, list[tuple[str, Any]]] = {}
 
@@ -240,10 +240,10 @@ def sync_batch(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # token-authenticated, as the API's sync endpoint
 def sync_batch_module(request: HttpRequest) -> HttpResponse:
     """`module`: the API's sync without its HTTP layer and without join-or-justify — the
-    registry.sync upsert itself (validation, lifecycle gates, set-based writes, history).
+    registry.sync.upsert upsert itself (validation, lifecycle gates, set-based writes, history).
     """
-    from registry import sync
-    from registry.api.authentication import ApiTokenAuthentication
+    from registry.api.core.authentication import ApiTokenAuthentication
+    from registry.sync import upsert as sync
 
     cursor = _raw_cursor()
     if not authenticate(cursor, request):

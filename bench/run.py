@@ -326,7 +326,7 @@ def sample_values(url: str) -> dict[str, Any]:
 
 def feed_cursor(moment: Any, pk: int) -> str:
     """A feed cursor positioned after (updated_at, id), in the API's format: the keyset
-    position (registry.api.keyset), or DRF's cursor where that module is not there.
+    position (registry.api.core.keyset), or DRF's cursor where that module is not there.
     """
     if (ROOT / "registry" / "api" / "keyset.py").exists():
         payload = json.dumps({"t": moment.isoformat(), "k": pk}, separators=(",", ":"))

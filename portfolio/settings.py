@@ -53,11 +53,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: request id, JSON request log, metrics; answers /healthz, /readyz and /metrics
     # before host validation and the HTTPS redirect (probes call by IP over plain HTTP).
-    "registry.observability.ObservabilityMiddleware",
+    "registry.middleware.observability.ObservabilityMiddleware",
     # 413 for bodies over REGISTRY_MAX_REQUEST_BYTES, before anything reads them.
-    "registry.limits.RequestSizeLimitMiddleware",
+    "registry.middleware.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "registry.security.ContentSecurityPolicyMiddleware",
+    "registry.middleware.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,8 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "registry.security.LoginRateLimitMiddleware",
-    "registry.history.HistoryContextMiddleware",
+    "registry.middleware.security.LoginRateLimitMiddleware",
+    "registry.services.history.HistoryContextMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio.urls"
@@ -149,17 +149,17 @@ LOGIN_URL = "admin:login"
 REST_FRAMEWORK = {
     # Token first: an anonymous request is answered 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "registry.api.authentication.ApiTokenAuthentication",
+        "registry.api.core.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Ordering is part of each FilterSet (django-filter), so a bad value is a 400 too.
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "registry.api.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "registry.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "registry.api.core.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("REGISTRY_PAGE_SIZE", default=50),
-    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["registry.api.core.throttling.ClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -172,8 +172,8 @@ REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
 REGISTRY_REQUIRE_IF_MATCH = env.bool("REGISTRY_REQUIRE_IF_MATCH", default=False)
 
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "registry.api.errors.RegistryExceptionHandler",
-    "EXCEPTION_FORMATTER_CLASS": "registry.api.errors.RegistryExceptionFormatter",
+    "EXCEPTION_HANDLER_CLASS": "registry.api.core.errors.RegistryExceptionHandler",
+    "EXCEPTION_FORMATTER_CLASS": "registry.api.core.errors.RegistryExceptionFormatter",
     "ALLOWED_ERROR_STATUS_CODES": [
         "400",
         "401",
@@ -189,9 +189,9 @@ DRF_STANDARDIZED_ERRORS = {
         "500",
     ],
     "ERROR_SCHEMAS": {
-        "409": "registry.api.errors.ErrorResponse409Serializer",
-        "412": "registry.api.errors.ErrorResponse412Serializer",
-        "428": "registry.api.errors.ErrorResponse428Serializer",
+        "409": "registry.api.core.errors.ErrorResponse409Serializer",
+        "412": "registry.api.core.errors.ErrorResponse412Serializer",
+        "428": "registry.api.core.errors.ErrorResponse428Serializer",
     },
 }
 
@@ -228,8 +228,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": f"{_ERRORS}.ErrorCode415Enum.choices",
         "ErrorCode429Enum": f"{_ERRORS}.ErrorCode429Enum.choices",
         "ErrorCode500Enum": f"{_ERRORS}.ErrorCode500Enum.choices",
-        "ErrorCode412Enum": "registry.api.errors.ErrorCode412Enum.choices",
-        "ErrorCode428Enum": "registry.api.errors.ErrorCode428Enum.choices",
+        "ErrorCode412Enum": "registry.api.core.errors.ErrorCode412Enum.choices",
+        "ErrorCode428Enum": "registry.api.core.errors.ErrorCode428Enum.choices",
         "StageEnum": "registry.choices.Stage",
         "GateEnum": "registry.choices.Gate",
         "VisionStatusEnum": "registry.choices.VisionStatus",
@@ -251,7 +251,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy of every response (registry/security.py); empty switches it off.
+# Content-Security-Policy of every response (registry/middleware/security.py); empty switches it
+# off.
 CONTENT_SECURITY_POLICY = env.str(
     "DJANGO_CSP",
     default=(
@@ -278,9 +279,9 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "registry.observability.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "registry.middleware.observability.RequestIdFilter"}},
     "formatters": {
-        "json": {"()": "registry.observability.JsonFormatter"},
+        "json": {"()": "registry.middleware.observability.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

@@ -4,20 +4,20 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-import registry.api.admin  # noqa: F401  (registers the API token admin before the URLs are built)
-from registry import observability
+import registry.admin.tokens  # noqa: F401  (registers the API token admin before the URLs are built)
+from registry.middleware import observability
 
 # 503 + Retry-After when the database is unreachable; JSON for the API; never a traceback.
-handler500 = "registry.resilience.server_error"
-handler404 = "registry.resilience.page_not_found"
+handler500 = "registry.middleware.resilience.server_error"
+handler404 = "registry.middleware.resilience.page_not_found"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", observability.healthz, name="healthz"),
     path("readyz", observability.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),
-    path("admin/registry/import/", include("registry.import_urls")),
-    path("admin/registry/board/", include("registry.board_urls")),
+    path("admin/registry/import/", include("registry.board.import_urls")),
+    path("admin/registry/board/", include("registry.board.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("registry.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -9,8 +9,8 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from registry.i18n.third_party import label_third_party_admin
         from registry.roles import sync_role_groups
-        from registry.third_party_i18n import label_third_party_admin
 
         label_third_party_admin()
 

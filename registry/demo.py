@@ -47,8 +47,6 @@ from registry.choices import (
     Touchpoint,
     VisionStatus,
 )
-from registry.history import history_context
-from registry.lifecycle import TransitionError, initiative_transition, record_initial_stage
 from registry.models import (
     Alignment,
     Department,
@@ -67,8 +65,10 @@ from registry.models import (
     Vision,
     quarter_bounds,
 )
-from registry.reviews import ReviewError, review_close, review_decide, review_open
-from registry.saved_views import SavedView, saved_views_seed_standing
+from registry.services.history import history_context
+from registry.services.lifecycle import TransitionError, initiative_transition, record_initial_stage
+from registry.services.reviews import ReviewError, review_close, review_decide, review_open
+from registry.services.saved_views import SavedView, saved_views_seed_standing
 
 DEFAULT_DEMO_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo_portfolio.yaml"
 ACTOR_NAME = "load_demo"

@@ -108,7 +108,7 @@ def add_integration_token(environment: dict, name: str) -> str:
         "import json\n"
         "from django.contrib.auth import get_user_model\n"
         "from django.contrib.auth.models import Group\n"
-        "from registry.tokens import api_token_create\n"
+        "from registry.services.tokens import api_token_create\n"
         f"user, _ = get_user_model().objects.get_or_create(username={name!r})\n"
         "user.groups.add(Group.objects.get(name='integration'))\n"
         f"print(api_token_create(name={name!r}, user=user, source={SOURCE!r})[1])\n"

@@ -27,7 +27,7 @@ def seed_roles() -> dict[str, str]:
 
     from registry.demo import ensure_demo_logins, load_demo_portfolio
     from registry.models import Vision
-    from registry.tokens import api_token_create
+    from registry.services.tokens import api_token_create
 
     if not Vision.objects.exists():
         load_demo_portfolio()

@@ -22,7 +22,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.choices import Stage, VisionStatus
 from registry.models import (
     Alignment,
@@ -41,6 +41,7 @@ from registry.models import (
     TeamRole,
     Vision,
 )
+from registry.services import lifecycle
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ import pytest
 from django.db.models import Model
 
 from registry import models
-from registry.tokens import ApiToken
+from registry.services.tokens import ApiToken
 from tests.test_api_support import API, Portfolio, api_client, keys_of, make_portfolio
 
 ROLES = ("anonymous", "norole", "viewer", "contributor", "integration", "pmo")

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from registry import sync
 from registry.models import Alignment, Goal, Initiative
+from registry.sync import upsert as sync
 from tests import factories
 from tests.test_api_support import API, api_client, make_portfolio
 

@@ -15,8 +15,6 @@ from django.test import Client
 from django.utils import timezone
 from pghistory.models import Events
 
-from registry import sync
-from registry.history import history_context
 from registry.models import (
     Alignment,
     Dependency,
@@ -27,6 +25,8 @@ from registry.models import (
     TeamRole,
     Vision,
 )
+from registry.services.history import history_context
+from registry.sync import upsert as sync
 from tests.test_api_support import API, make_portfolio
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pghistory.models import Events
 
-from registry.idempotency import IdempotencyRecord
+from registry.api.core.idempotency import IdempotencyRecord
 from registry.models import Initiative, StageChange
 from tests.test_api_support import API, error_attrs, make_portfolio
 

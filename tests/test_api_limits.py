@@ -13,8 +13,8 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from registry import sync
 from registry.models import Initiative, Tag
+from registry.sync import upsert as sync
 from tests.test_api_access import db_state
 from tests.test_api_support import API, make_portfolio
 

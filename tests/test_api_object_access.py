@@ -29,8 +29,8 @@ import pytest
 from django.urls import resolve
 
 from registry import models
-from registry.saved_views import SavedView
-from registry.webhooks import WebhookSubscription, webhook_subscription_create
+from registry.services.saved_views import SavedView
+from registry.services.webhooks import WebhookSubscription, webhook_subscription_create
 from tests.test_api_access import STATE_MODELS
 from tests.test_api_support import API, Portfolio, make_portfolio
 

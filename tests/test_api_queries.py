@@ -10,8 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.models import Alignment, Initiative, Note, Person, ReviewDecision
+from registry.services import lifecycle
 from tests import factories
 from tests.test_api_support import API, make_portfolio
 

@@ -24,8 +24,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.models import Alignment, Initiative
+from registry.services import lifecycle
 from tests import factories
 from tests.test_api_support import API, error_attrs, make_portfolio
 

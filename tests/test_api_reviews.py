@@ -12,9 +12,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registry import choices, lifecycle, permissions, reviews
+from registry import choices, permissions
 from registry.choices import Stage
 from registry.models import Initiative, Review, ReviewDecision
+from registry.services import lifecycle, reviews
 from tests import factories
 from tests.test_api_support import API, api_client, error_attrs, error_codes, make_user
 

@@ -16,9 +16,10 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from registry import choices, lifecycle, permissions
+from registry import choices, permissions
 from registry.models import Dependency, Initiative, Note, ReviewDecision
-from registry.tokens import ApiToken, api_token_create
+from registry.services import lifecycle
+from registry.services.tokens import ApiToken, api_token_create
 from tests import factories
 
 API = "/api/v1/"

@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pghistory.models import Events
 
-from registry import reports
 from registry.choices import Kind, Stage
+from registry.middleware.observability import SYNC_ITEMS
 from registry.models import Initiative, Person, StageChange
-from registry.observability import SYNC_ITEMS
+from registry.selectors import reports
 from tests import factories
 from tests.test_api_support import API, error_attrs, error_codes, make_portfolio
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from registry.models import StageChange
-from registry.tokens import ApiToken
+from registry.services.tokens import ApiToken
 from tests import factories
 from tests.test_api_support import API, api_client, error_codes, make_portfolio
 

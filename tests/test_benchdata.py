@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 from pghistory.models import Events
 
-from registry import lifecycle
 from registry.models import Alignment, Initiative, StageChange, TeamRole
-from registry.webhooks import OutboxEvent
+from registry.services import lifecycle
+from registry.services.webhooks import OutboxEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registry import bulk
 from registry.models import Alignment, Initiative
+from registry.sync import bulk
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import itertools
 import pytest
 
 from registry import choices
-from registry.counting import EstimatedCountPaginator, bounded_count
 from registry.models import Initiative
+from registry.selectors.counting import EstimatedCountPaginator, bounded_count
 from tests import factories
 from tests.test_api_queries import portfolio  # noqa: F401 (the fixture)
 from tests.test_api_support import API

@@ -16,8 +16,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.models import Alignment, Initiative, Review
+from registry.services import lifecycle
 from tests import factories
 from tests.test_api_support import Portfolio, make_portfolio, make_user
 

@@ -36,7 +36,6 @@ from registry.demo import (
     load_demo_portfolio,
     read_demo_file,
 )
-from registry.lifecycle import gate_gaps
 from registry.models import (
     Department,
     Dependency,
@@ -50,6 +49,7 @@ from registry.models import (
     System,
     Vision,
 )
+from registry.services.lifecycle import gate_gaps
 from tests import factories
 
 # DESIGN §2's lifecycle table, written out here so the check does not reuse the code it checks.

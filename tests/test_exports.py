@@ -17,7 +17,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pghistory.models import Events
 
-from registry import exports, imports, sync
 from registry.models import (
     Dependency,
     Initiative,
@@ -25,6 +24,8 @@ from registry.models import (
     ReviewDecision,
     StageChange,
 )
+from registry.spreadsheets import exports, imports
+from registry.sync import upsert as sync
 from tests import factories
 from tests.test_api_support import API, make_portfolio
 

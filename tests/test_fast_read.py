@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from registry.api.json_renderer import FastJSONRenderer
+from registry.api.core.json_renderer import FastJSONRenderer
 from registry.api.serializers import InitiativeSerializer
 from registry.api.views import InitiativeViewSet
 from registry.models import Initiative

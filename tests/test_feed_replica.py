@@ -20,7 +20,7 @@ from django.contrib.auth.models import Group
 
 from registry import permissions
 from registry.models import Initiative
-from registry.tokens import api_token_create
+from registry.services.tokens import api_token_create
 from tests.test_api_support import API, api_client, make_portfolio
 
 FEEDS = ("initiatives", "goals", "alignments")

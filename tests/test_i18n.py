@@ -27,8 +27,8 @@ from rest_framework.test import APIClient
 
 from registry import choices
 from registry.models import Initiative
-from registry.translation_check import catalogue_path, catalogue_problems, parse_po
 from tests import factories
+from tools.translation_check import catalogue_path, catalogue_problems, parse_po
 
 LOCALE_DIR = Path(settings.LOCALE_PATHS[0])
 GERMAN_PO = catalogue_path(LOCALE_DIR, "de")
@@ -515,7 +515,7 @@ def data_texts() -> set[str]:
     """
     texts = set()
     for model in apps.get_app_config("registry").get_models():
-        if model.__module__ == "registry.rollup":
+        if model.__module__ == "registry.selectors.rollup":
             continue
         for field in model._meta.concrete_fields:
             if isinstance(field, models.CharField) and not field.choices:
@@ -618,7 +618,7 @@ def test_a_german_pmo_meets_no_english_label_in_the_admin(demo_portfolio):
 @pytest.fixture
 def reviewed(pmo, portfolio):
     """A 2026-Q4 review of the active vision that decided to scale a pilot."""
-    from registry import reviews
+    from registry.services import reviews
 
     approved = portfolio["approved"]
     Initiative.objects.filter(pk=approved.pk).update(
@@ -754,7 +754,7 @@ def test_review_xlsx_export_has_german_headers_and_locale_formats(pmo, reviewed)
 
 
 def test_label_filters_and_signed_numbers():
-    from registry import labels
+    from registry.i18n import labels
 
     with translation.override("de"):
         assert labels.label_of("stage", "scaling") == "Skalierung"
@@ -795,7 +795,7 @@ def test_a_german_board_meets_no_english_label_in_the_quarterly_review(demo_port
 
 
 def test_check_finds_messages_marked_inside_f_strings():
-    from registry.translation_check import gettext_in_fstrings
+    from tools.translation_check import gettext_in_fstrings
 
     source = (
         "from django.utils.translation import gettext as _\n"

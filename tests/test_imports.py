@@ -20,9 +20,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from registry import imports, sync
 from registry.choices import RiskTier, Stage
 from registry.models import Department, Initiative, Person, StageChange, Tag
+from registry.spreadsheets import imports
+from registry.sync import upsert as sync
 from tests import factories
 
 DATA = Path(__file__).resolve().parent / "data"

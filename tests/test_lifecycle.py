@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from registry import choices, lifecycle, models
+from registry import choices, models
 from registry.choices import Gate, Stage
-from registry.lifecycle import StaleVersionError, TransitionError
+from registry.services import lifecycle
+from registry.services.lifecycle import StaleVersionError, TransitionError
 from tests import factories
 
 pytestmark = pytest.mark.django_db

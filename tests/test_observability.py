@@ -17,17 +17,17 @@ from django.utils import timezone
 from pghistory.models import Events
 from prometheus_client.parser import text_string_to_metric_families
 
-from registry import observability
+from registry.middleware import observability
 from registry.models import Vision
-from registry.tokens import api_token_create
-from registry.webhooks import (
+from registry.outbox.worker import beat, fan_out
+from registry.services.tokens import api_token_create
+from registry.services.webhooks import (
     DeliveryStatus,
     OutboxEvent,
     WebhookDelivery,
     WorkerHeartbeat,
     webhook_subscription_create,
 )
-from registry.worker import beat, fan_out
 from tests import factories
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"

@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError
 from django.test import Client, override_settings
 
-from registry.api.authentication import ApiTokenAuthentication
+from registry.api.core.authentication import ApiTokenAuthentication
 from registry.models import Note, ReviewDecision
 from tests.test_api_support import API, make_portfolio
 
@@ -95,7 +95,7 @@ def test_api_answers_503_with_retry_after_when_the_database_is_gone(portfolio):
 
 def test_sql_errors_are_not_mistaken_for_an_outage(portfolio):
     """A deadlock is an OperationalError with a SQLSTATE: not a 503 (it is a real fault)."""
-    from registry.resilience import is_database_unavailable
+    from registry.middleware.resilience import is_database_unavailable
 
     class DeadlockError(Exception):
         sqlstate = "40P01"

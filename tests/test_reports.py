@@ -18,9 +18,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registry import choices, lifecycle, reports
+from registry import choices
 from registry.choices import AlignmentLevel, Kind, Stage
 from registry.models import Initiative
+from registry.selectors import reports
+from registry.services import lifecycle
 from tests import factories
 
 Q4_START, Q4_END = datetime.date(2026, 10, 1), datetime.date(2026, 12, 31)

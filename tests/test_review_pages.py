@@ -15,9 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from registry import lifecycle, reviews
 from registry.choices import Stage
 from registry.models import Initiative, Review, ReviewDecision
+from registry.services import lifecycle, reviews
 from tests import factories
 from tests.test_api_reviews import Quarter
 

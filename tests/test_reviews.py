@@ -10,10 +10,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from registry import choices, reviews
+from registry import choices
 from registry.choices import Decision, Stage
-from registry.lifecycle import TransitionError, initiative_transition
 from registry.models import Initiative, Review, ReviewDecision, StageChange
+from registry.services import reviews
+from registry.services.lifecycle import TransitionError, initiative_transition
 from tests import factories
 
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from registry import reports, rollup
 from registry.choices import Stage, VisionStatus
 from registry.models import Alignment, Goal, Initiative
-from registry.rollup import InitiativeRollup
+from registry.selectors import reports, rollup
+from registry.selectors.rollup import InitiativeRollup
 from tests import factories
 from tests.test_reports import align, make_initiative, org  # noqa: F401 (fixture)
 
@@ -185,7 +185,7 @@ def test_quarters_match_active_in():
 
 
 def test_the_worker_folds_the_deltas(world):
-    from registry.worker import Worker
+    from registry.outbox.worker import Worker
 
     Initiative.objects.update(budget_spent=Decimal(3))
     before = rollup.delta_rows()

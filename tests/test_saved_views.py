@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from registry import choices, permissions
 from registry.models import Initiative
-from registry.saved_views import STANDING_QUERIES, SavedView, saved_views_seed_standing
+from registry.services.saved_views import STANDING_QUERIES, SavedView, saved_views_seed_standing
 from tests.test_api_support import (
     API,
     PUBLIC_LIVE,

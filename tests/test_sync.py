@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection
 
-from registry import sync
 from registry.choices import Stage
 from registry.models import Alignment, Initiative, Person, StageChange
+from registry.sync import upsert as sync
 from tests import factories
 
 

@@ -34,12 +34,13 @@ from rest_framework.routers import SimpleRouter
 
 import portfolio.urls
 import registry.api.urls
-from registry import lifecycle
+from registry.api.webhooks import WebhookSubscriptionViewSet
 from registry.choices import ReviewStatus, Stage
+from registry.middleware.observability import WORKER_REGISTRY
 from registry.models import Initiative, Review
-from registry.observability import WORKER_REGISTRY
-from registry.sync import sync_batch
-from registry.webhooks import (
+from registry.outbox.worker import Worker, claim, fan_out, prune
+from registry.services import lifecycle
+from registry.services.webhooks import (
     ALL_EVENT_TYPES,
     DeliveryStatus,
     EventType,
@@ -50,8 +51,7 @@ from registry.webhooks import (
     verify_signature,
     webhook_subscription_create,
 )
-from registry.webhooks_api import WebhookSubscriptionViewSet
-from registry.worker import Worker, claim, fan_out, prune
+from registry.sync.upsert import sync_batch
 from tests import factories
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,8 +30,8 @@ from pghistory.models import Events
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from registry.api.keyset import settled_before
-from registry.api.pagination import CursorPagination
+from registry.api.core.keyset import settled_before
+from registry.api.core.pagination import CursorPagination
 from registry.models import Initiative
 from registry.permissions import is_pmo
 

@@ -1,5 +1,5 @@
 """`GET /initiatives/export/?format=csv|xlsx`: the filtered portfolio in the registry's own
-layout, which the importer reads back to the same state (`registry.exports`).
+layout, which the importer reads back to the same state (`registry.spreadsheets.exports`).
 
 The same filters, visibility and permissions as the initiative list (it is that list, not
 paginated); only the layout differs from the list's `?format=csv` (a flat summary for slides).
@@ -16,8 +16,8 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import exports
 from registry.api.views import InitiativeViewSet
+from registry.spreadsheets import exports
 
 
 class FileRenderer(BaseRenderer):

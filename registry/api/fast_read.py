@@ -32,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from registry import lifecycle
+from registry.services import lifecycle
 
 # The relations InitiativeViewSet.annotated prefetches; the direct path reads them either
 # from that prefetch or as tuples fetched by `fetch_related` (no model objects).

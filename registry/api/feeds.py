@@ -1,7 +1,7 @@
 """Change feeds of initiatives, goals and alignments, with tombstones.
 
 `?updated_since=…` (then follow `next`, and poll `resume`) pages a resource oldest change
-first by a (updated_at, id) keyset (`registry.api.keyset`). What a tool must learn besides
+first by a (updated_at, id) keyset (`registry.api.core.keyset`). What a tool must learn besides
 the live rows:
 
 - archived initiatives and goals are rows with `archived_at` set (archiving touches them);
@@ -33,8 +33,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from registry.api.core.pagination import InitiativePagination
 from registry.api.filtersets import SinceField
-from registry.api.pagination import InitiativePagination
 from registry.models import Goal, Initiative
 from registry.permissions import is_pmo
 

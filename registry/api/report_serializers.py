@@ -1,6 +1,7 @@
 """Response shapes of the report endpoints, so the OpenAPI schema documents every field.
 
-The reports (`registry.reports`) return plain dicts with vocabulary codes; these serializers
+The reports (`registry.selectors.reports`) return plain dicts with vocabulary codes; these
+serializers
 only render them (money as decimal strings, like every other budget in the API) and never
 compute anything.
 """
@@ -12,8 +13,9 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from registry import choices, reports
+from registry import choices
 from registry.models import quarter_bounds
+from registry.selectors import reports
 
 REPORT_RULES = [reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM]
 

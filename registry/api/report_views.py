@@ -1,6 +1,7 @@
 """The report endpoints: `/api/v1/reports/<report>/`, as JSON or CSV.
 
-Thin: each endpoint validates `vision` and `period`, calls the report in `registry.reports`
+Thin: each endpoint validates `vision` and `period`, calls the report in
+`registry.selectors.reports`
 with the requesting user (confidential initiatives count only for those who may see them),
 renders it through its response serializer and, for `?format=csv` / `Accept: text/csv`,
 flattens it into one row per figure, initiative or member.
@@ -24,11 +25,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from registry import reports
 from registry.api import report_serializers as shapes
-from registry.api.permissions import ReadOnly
-from registry.api.renderers import LIST_SEPARATOR, CSVRenderer
+from registry.api.core.permissions import ReadOnly
+from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
+from registry.selectors import reports
 
 Rows = list[dict[str, Any]]
 

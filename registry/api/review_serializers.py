@@ -1,7 +1,7 @@
 """Shapes of the quarterly review's API verbs: the initiatives a review covers, a decision
 with its optional lifecycle move, closing, and the comparison with an earlier review.
 
-They read what `registry.reviews` computes (QuerySet annotations, frozen snapshots); the
+They read what `registry.services.reviews` computes (QuerySet annotations, frozen snapshots); the
 decision rules themselves live there.
 """
 

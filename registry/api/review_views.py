@@ -4,7 +4,7 @@
 decision; `POST …/decide/` records a decision (optionally applying the lifecycle move);
 `POST …/close/` closes it once every initiative is decided; `GET …/compare/` shows what
 changed since the previous review; `PATCH /reviews/{id}/` edits an open review's summary and
-date. Every rule is `registry.reviews`'; a closed review answers 409 `review_closed` to any
+date. Every rule is `registry.services.reviews`'; a closed review answers 409 `review_closed` to any
 write.
 """
 
@@ -22,9 +22,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import reviews
 from registry.api import views
-from registry.api.pagination import PageNumberPagination
+from registry.api.core.idempotency import idempotent
+from registry.api.core.pagination import PageNumberPagination
 from registry.api.review_serializers import (
     ReviewCloseSerializer,
     ReviewComparisonSerializer,
@@ -33,8 +33,8 @@ from registry.api.review_serializers import (
     ReviewInitiativeSerializer,
 )
 from registry.api.serializers import ReviewDecisionSerializer, ReviewSerializer
-from registry.idempotency import idempotent
 from registry.models import Review, ReviewDecision
+from registry.services import reviews
 
 
 def refuse_if_closed(review: Review) -> None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from registry.api.filtersets import InitiativeFilterSet
-from registry.saved_views import SavedViewError, merged_filters, saved_view_resolve
+from registry.services.saved_views import SavedViewError, merged_filters, saved_view_resolve
 
 
 class InitiativeListFilterSet(InitiativeFilterSet):

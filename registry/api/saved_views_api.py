@@ -23,11 +23,11 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 
 from registry import permissions as rules
-from registry.api.authentication import request_token
+from registry.api.core.authentication import request_token
+from registry.api.core.permissions import RegistryPermission
 from registry.api.filtersets import StrictBooleanFilter
-from registry.api.permissions import RegistryPermission
 from registry.api.views import RegistryViewSet, acting_user
-from registry.saved_views import SavedView, SavedViewError, normalized_query
+from registry.services.saved_views import SavedView, SavedViewError, normalized_query
 
 
 class SavedViewSerializer(serializers.ModelSerializer):

@@ -18,9 +18,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.validators import UniqueTogetherValidator
 
-from registry import choices, lifecycle
+from registry import choices
 from registry.api import fast_read
-from registry.api.fields import NaturalKeyRelatedField
+from registry.api.core.fields import NaturalKeyRelatedField
 from registry.models import (
     Alignment,
     Department,
@@ -38,7 +38,8 @@ from registry.models import (
     TeamRole,
     Vision,
 )
-from registry.reviews import ReviewClosedError
+from registry.services import lifecycle
+from registry.services.reviews import ReviewClosedError
 
 TIMESTAMPS = ["created_at", "updated_at"]
 

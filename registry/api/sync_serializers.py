@@ -1,6 +1,6 @@
 """Request and response bodies of the sync endpoints, for the OpenAPI schema.
 
-`registry.sync` validates items itself (so a batch can answer item by item, and the importer
+`registry.sync.upsert` validates items itself (so a batch can answer item by item, and the importer
 gets the same rules); these serializers describe the bodies exactly and render the answers.
 Only the batch envelope (`source`, `items`, `atomic`) is validated here.
 """
@@ -14,8 +14,9 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from drf_standardized_errors.openapi_serializers import ValidationErrorEnum
 from rest_framework import serializers
 
-from registry import choices, sync
+from registry import choices
 from registry.api.serializers import OverlapSerializer
+from registry.sync import upsert as sync
 
 RESULTS = ("created", "updated", "unchanged", "error", "not_written")
 
@@ -129,14 +130,15 @@ class SyncItemSerializer(serializers.Serializer):
 
 
 class SyncBatchRequestSerializer(serializers.Serializer):
-    """`POST /initiatives/sync/`: the envelope is checked here, each item by `registry.sync`."""
+    """`POST /initiatives/sync/`: the envelope is checked here, each item by
+    `registry.sync.upsert`."""
 
     source = serializers.CharField(  # type: ignore[assignment]
         max_length=60,
         help_text=_("The tool, e.g. jira; an integration token may send only its own."),
     )
     items = serializers.ListField(
-        # Items are checked one by one by registry.sync, so a bad one is reported in its
+        # Items are checked one by one by registry.sync.upsert, so a bad one is reported in its
         # place (and, with "atomic": false, does not hold the others back).
         child=serializers.JSONField(),
         max_length=sync.MAX_BATCH_ITEMS,

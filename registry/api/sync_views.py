@@ -1,4 +1,4 @@
-"""Sync endpoints for other tools: parse the request, call `registry.sync`, answer.
+"""Sync endpoints for other tools: parse the request, call `registry.sync.upsert`, answer.
 
 - `PUT /initiatives/sync/{source}/{external_id}/` creates (201) or updates (200) one
   initiative; the same body again answers 200 with `"result": "unchanged"` and writes
@@ -6,7 +6,7 @@
 - `POST /initiatives/sync/` takes `{"source", "items", "atomic"}` and answers item by item.
 
 Who may sync: the PMO, or an integration whose token belongs to that source. History names
-the token (or user) as the actor and `sync` as the channel (set by `registry.sync`).
+the token (or user) as the actor and `sync` as the channel (set by `registry.sync.upsert`).
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from registry import permissions as rules
-from registry import reports, sync
 from registry.api import sync_serializers as bodies
-from registry.api.authentication import request_token
-from registry.api.concurrency import etag_for
-from registry.api.errors import Conflict
-from registry.api.permissions import RegistryPermission
+from registry.api.core.authentication import request_token
+from registry.api.core.concurrency import etag_for
+from registry.api.core.errors import Conflict
+from registry.api.core.idempotency import idempotent
+from registry.api.core.permissions import RegistryPermission
 from registry.api.views import acting_user, actor_name
-from registry.idempotency import idempotent
-from registry.observability import record_sync_items
+from registry.middleware.observability import record_sync_items
+from registry.selectors import reports
+from registry.sync import upsert as sync
 
 # Item errors that are refusals by the stored state or the lifecycle, not bad input: 409.
 CONFLICT_CODES = frozenset(

@@ -4,11 +4,11 @@ from django.urls import path
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from registry.api import export_views, sync_views, views
-from registry.api.permissions import ReadOnly
+from registry.api.core.permissions import ReadOnly
 from registry.api.report_views import ReportViewSet
 from registry.api.review_views import ReviewViewSet
 from registry.api.saved_views_api import SavedViewViewSet
-from registry.webhooks_api import WebhookSubscriptionViewSet
+from registry.api.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
 

@@ -26,13 +26,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from registry import choices, lifecycle, reports
+from registry import choices
 from registry import permissions as rules
 from registry.api import fast_read, filtersets, serializers
-from registry.api.authentication import request_token
 from registry.api.changes import ChangeFeedPagination, EventTables
-from registry.api.concurrency import check_if_match, etag_for
-from registry.api.errors import Conflict
+from registry.api.core.authentication import request_token
+from registry.api.core.concurrency import check_if_match, etag_for
+from registry.api.core.errors import Conflict
+from registry.api.core.idempotency import idempotent
+from registry.api.core.json_renderer import FastJSONRenderer
+from registry.api.core.pagination import InitiativePagination, PageNumberPagination
+from registry.api.core.permissions import (
+    InitiativeAccess,
+    InitiativePartAccess,
+    NoteAccess,
+    PMOWrites,
+    ReadOnly,
+)
+from registry.api.core.renderers import CSVRenderer
 from registry.api.feeds import (
     AlignmentFeedMixin,
     AlignmentTombstoneSerializer,
@@ -42,20 +53,7 @@ from registry.api.feeds import (
     InitiativeTombstoneSerializer,
     feed_item_schema,
 )
-from registry.api.json_renderer import FastJSONRenderer
-from registry.api.pagination import InitiativePagination, PageNumberPagination
-from registry.api.permissions import (
-    InitiativeAccess,
-    InitiativePartAccess,
-    NoteAccess,
-    PMOWrites,
-    ReadOnly,
-)
-from registry.api.renderers import CSVRenderer
 from registry.api.saved_view_filters import InitiativeListFilterSet
-from registry.archive import goal_archive, goal_restore, initiative_archive, initiative_restore
-from registry.history import actor_label
-from registry.idempotency import idempotent
 from registry.models import (
     Alignment,
     Department,
@@ -74,7 +72,16 @@ from registry.models import (
     TeamRole,
     Vision,
 )
-from registry.reviews import review_decide, review_open
+from registry.selectors import reports
+from registry.services import lifecycle
+from registry.services.archive import (
+    goal_archive,
+    goal_restore,
+    initiative_archive,
+    initiative_restore,
+)
+from registry.services.history import actor_label
+from registry.services.reviews import review_decide, review_open
 
 # Lifecycle order for `ordering=stage` (side stages last).
 STAGE_RANK = Case(

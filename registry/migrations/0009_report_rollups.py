@@ -1,4 +1,4 @@
-"""Report rollups kept by the database (registry/rollup.py explains the design).
+"""Report rollups kept by the database (registry/selectors/rollup.py explains the design).
 
 Statement triggers on initiatives, alignments, goals and visions keep the active vision's
 per-initiative contributions and the report deltas current; the last step fills them for

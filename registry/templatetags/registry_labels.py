@@ -10,7 +10,7 @@ from typing import Any
 
 from django import template
 
-from registry import labels
+from registry.i18n import labels
 
 register = template.Library()
 

@@ -12,9 +12,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import choices, lifecycle, permissions
-from registry.dashboard import quarter_of
+from registry import choices, permissions
+from registry.board.dashboard import quarter_of
 from registry.models import Initiative, Review, ReviewDecision
+from registry.services import lifecycle
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from registry.management.commands.makemessages import PROJECT_IGNORE_PATTERNS
-from registry.translation_check import (
+from tools.translation_check import (
     catalogue_path,
     catalogue_problems,
     catalogue_stats,

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from registry.history import history_context
-from registry.tokens import api_token_create
+from registry.services.history import history_context
+from registry.services.tokens import api_token_create
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from registry.models import Department, Goal
-from registry.webhooks import ALL_EVENT_TYPES, webhook_ping, webhook_subscription_create
+from registry.services.webhooks import ALL_EVENT_TYPES, webhook_ping, webhook_subscription_create
 
 
 class Command(BaseCommand):

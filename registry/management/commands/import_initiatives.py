@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from registry import imports, sync
+from registry.spreadsheets import imports
+from registry.sync import upsert as sync
 
 PHASE_LABELS = {
     "reading": gettext_lazy("Reading"),

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.commands import makemessages
 
-from registry.translation_check import parse_po
+from tools.translation_check import parse_po
 
 # Folders whose strings no user of the product reads (the default ignores, such as `.*`
 # for .venv and .pgdata, still apply).
@@ -61,7 +61,7 @@ def _po_string(text: str) -> str:
 
 def add_mapping_texts(potfile: Path, base_dir: Path) -> None:
     """Append the shipped mappings' names and descriptions to a .pot file (once each)."""
-    from registry import imports
+    from registry.spreadsheets import imports
 
     text = potfile.read_text(encoding="utf-8")
     known = {entry.msgid for entry in parse_po(text) if entry.msgctxt is None}

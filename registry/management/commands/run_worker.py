@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from registry.worker import Worker
+from registry.outbox.worker import Worker
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if settings.WORKER_METRICS_PORT:
             from prometheus_client import start_http_server
 
-            from registry.observability import WORKER_REGISTRY
+            from registry.middleware.observability import WORKER_REGISTRY
 
             start_http_server(settings.WORKER_METRICS_PORT, registry=WORKER_REGISTRY)
         signal.signal(signal.SIGTERM, worker.stop)

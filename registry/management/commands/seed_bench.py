@@ -1,7 +1,7 @@
 """`manage.py seed_bench --initiatives N [--database-url URL] [--create]`.
 
 Replaces the portfolio of the target database with a synthetic one of N initiatives (see
-`registry.benchdata`). Meant for databases made for benchmarks, never for real data: it
+`bench.data`). Meant for databases made for benchmarks, never for real data: it
 empties the registry's tables first, so it asks for `--yes` unless the database name starts
 with `bench`.
 """
@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from registry.benchdata import Generator
+from bench.data import Generator
 
 
 def _conninfo(config: dict[str, Any], dbname: str) -> str:

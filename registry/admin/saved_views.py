@@ -1,0 +1,127 @@
+"""Saved views in the admin: their own admin, and the "saved view" filter of the initiative
+changelist, which applies a view through the API's InitiativeFilterSet (one rule, two places).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import QuerySet
+from django.http import HttpRequest, QueryDict
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from registry import permissions
+from registry.services.saved_views import (
+    SavedView,
+    SavedViewError,
+    SavedViewQuerySet,
+    saved_view_resolve,
+)
+
+
+def changelist_url(view: SavedView) -> str:
+    """The initiative changelist filtered by the view."""
+    query = QueryDict(mutable=True)
+    query["view"] = str(view.pk)
+    return f"{reverse('admin:registry_initiative_changelist')}?{query.urlencode()}"
+
+
+class SavedViewFilter(admin.SimpleListFilter):
+    """The user's own and the shared saved views; choosing one applies its filters."""
+
+    title = _("saved view")
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        views = SavedView.objects.listed_for(request.user).select_related("owner")
+        return [
+            (str(view.pk), str(view) if view.owner_id == request.user.pk else f"{view} ★")
+            for view in views
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        from registry.api.filtersets import InitiativeFilterSet
+
+        reference = self.value()
+        if reference is None:
+            return None
+        try:
+            view = saved_view_resolve(reference, user=request.user)
+        except SavedViewError as error:
+            raise IncorrectLookupParameters(error.message) from error
+        data = view.filters().copy()
+        # The changelist orders and shows archived ones itself (its own filters decide).
+        data.pop("ordering", None)
+        if "archived" not in data:
+            data["include_archived"] = "true"
+        applied = InitiativeFilterSet(data=data, queryset=queryset, request=request)
+        if not applied.is_valid():  # a filter's object was deleted since the view was saved
+            raise IncorrectLookupParameters(applied.errors)
+        return applied.qs
+
+
+class SavedViewAdminForm(forms.ModelForm):
+    """Checks the owner's slugs are unique before saving (the owner is not on the form)."""
+
+    owner: Any = None
+
+    class Meta:
+        model = SavedView
+        fields = ["name", "slug", "shared", "query", "description"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        slug = cleaned.get("slug") or slugify(cleaned.get("name") or "")[:60]
+        taken = SavedView.objects.filter(owner=self.owner, slug=slug).exclude(pk=self.instance.pk)
+        if slug and self.owner is not None and taken.exists():
+            self.add_error("slug", _("You already have a saved view with this slug."))
+        return cleaned
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    """Everyone keeps their own views; shared ones are read by all, changed by their owner and
+    the PMO.
+    """
+
+    form = SavedViewAdminForm
+    list_display = ("name", "slug", "owner", "shared", "query", "open_link")
+    list_filter = ("shared",)
+    list_select_related = ("owner",)
+    search_fields = ("name", "slug", "query", "description")
+    fields = ("name", "slug", "shared", "query", "description", "owner", "open_link")
+    readonly_fields = ("owner", "open_link")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return cast(SavedViewQuerySet, super().get_queryset(request)).visible_to(request.user)
+
+    def _writable(self, request: HttpRequest, obj: SavedView | None) -> bool:
+        return obj is None or permissions.can_change_saved_view(request.user, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._writable(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._writable(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: SavedView, form: Any, change: bool) -> None:
+        if not change:
+            obj.owner = cast(Any, request.user)
+        super().save_model(request, obj, form, change)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        form_class.owner = obj.owner if obj is not None else request.user  # type: ignore[attr-defined]
+        return form_class
+
+    @admin.display(description=_("initiatives"))
+    def open_link(self, obj: SavedView) -> str:
+        if obj.pk is None:
+            return "–"
+        return format_html('<a href="{}">{}</a>', changelist_url(obj), _("Open the list"))

@@ -1,0 +1,148 @@
+"""Idempotency-Key for POST endpoints: a replay returns the first answer and writes nothing.
+
+The key is claimed by inserting a row in the same transaction as the request's writes, so a
+concurrent duplicate waits on the unique index and then replays; a request that fails and
+rolls back leaves no claim behind, and the client may retry with the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+RETENTION = timedelta(hours=24)
+REPLAYED_HEADERS = ("ETag", "Location")
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an Idempotency-Key, kept for a day."""
+
+    owner = models.CharField(gettext_lazy("owner"), max_length=80)
+    key = models.CharField(gettext_lazy("key"), max_length=MAX_KEY_LENGTH)
+    method = models.CharField(gettext_lazy("method"), max_length=10)
+    path = models.CharField(gettext_lazy("path"), max_length=500)
+    request_hash = models.CharField(gettext_lazy("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(gettext_lazy("status code"))
+    response_body = models.JSONField(gettext_lazy("response body"), null=True)
+    response_headers = models.JSONField(gettext_lazy("response headers"), default=dict)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+
+    class Meta:
+        app_label = "registry"
+        verbose_name = gettext_lazy("idempotency record")
+        verbose_name_plural = gettext_lazy("idempotency records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "key"], name="registry_idempotencyrecord_unique_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="registry_idem_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"
+
+
+class IdempotencyKeyReused(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = gettext_lazy(
+        "This Idempotency-Key was already used with a different request body."
+    )
+
+
+def request_owner(request: Request) -> str:
+    """Keys are scoped to the caller: two integrations may pick the same key."""
+    token = getattr(request, "auth", None)
+    token_id = getattr(token, "pk", None)
+    if token_id is not None:
+        return f"token:{token_id}"
+    return f"user:{request.user.pk}"
+
+
+def request_fingerprint(request: Request) -> str:
+    payload = json.dumps(
+        {"path": request.path, "body": request.data}, sort_keys=True, default=str
+    ).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def purge_expired(now: Any = None) -> int:
+    """Forget records older than the retention; returns how many were deleted."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _detail = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def replay(record: IdempotencyRecord) -> Response:
+    response = Response(record.response_body, status=record.status_code)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorate a DRF view method (create, an @action) to honour the Idempotency-Key header."""
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER)
+        if not key:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            raise ValidationError(
+                {HEADER: [_("At most %(max)d characters.") % {"max": MAX_KEY_LENGTH}]}
+            )
+        owner = request_owner(request)
+        fingerprint = request_fingerprint(request)
+        existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise IdempotencyKeyReused()
+            return replay(existing)
+        with transaction.atomic():
+            response = view_method(self, request, *args, **kwargs)
+            if response.status_code >= 500:
+                return response
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        owner=owner,
+                        key=key,
+                        method=request.method,
+                        path=request.path[:500],
+                        request_hash=fingerprint,
+                        status_code=response.status_code,
+                        response_body=json.loads(json.dumps(response.data, default=str)),
+                        response_headers={
+                            name: response[name] for name in REPLAYED_HEADERS if name in response
+                        },
+                    )
+            except IntegrityError:
+                # A concurrent request with the same key committed first: ours must not
+                # write anything, so roll back and answer what the first one answered.
+                transaction.set_rollback(True)
+                winner = IdempotencyRecord.objects.get(owner=owner, key=key)
+                if winner.request_hash != fingerprint:
+                    raise IdempotencyKeyReused() from None
+                return replay(winner)
+        return response
+
+    # Read by registry.api.core.schema to document the header and the 422 on this operation.
+    wrapper.honours_idempotency_key = True  # type: ignore[attr-defined]
+    return wrapper
