@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-import registry.admin.tokens  # noqa: F401  (registers the API token admin before the URLs are built)
 from registry.middleware import observability
 
 # 503 + Retry-After when the database is unreachable; JSON for the API; never a traceback.

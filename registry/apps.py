@@ -9,6 +9,8 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # The outbox's triggers belong to the schema the migrations install.
+        import registry.outbox.triggers  # noqa: F401
         from registry.i18n.third_party import label_third_party_admin
         from registry.roles import sync_role_groups
 

@@ -63,8 +63,8 @@ from registry.models import (
     Tag,
     TeamRole,
     Vision,
-    quarter_bounds,
 )
+from registry.quarters import quarter_bounds
 from registry.services.history import history_context
 from registry.services.lifecycle import TransitionError, initiative_transition, record_initial_stage
 from registry.services.reviews import ReviewError, review_close, review_decide, review_open

@@ -515,7 +515,7 @@ def data_texts() -> set[str]:
     """
     texts = set()
     for model in apps.get_app_config("registry").get_models():
-        if model.__module__ == "registry.selectors.rollup":
+        if model.__module__ == "registry.models.rollup":
             continue
         for field in model._meta.concrete_fields:
             if isinstance(field, models.CharField) and not field.choices:

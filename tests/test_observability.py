@@ -19,13 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from registry.middleware import observability
 from registry.models import Vision
+from registry.models.webhooks import WorkerHeartbeat
 from registry.outbox.worker import beat, fan_out
 from registry.services.tokens import api_token_create
 from registry.services.webhooks import (
     DeliveryStatus,
     OutboxEvent,
     WebhookDelivery,
-    WorkerHeartbeat,
     webhook_subscription_create,
 )
 from tests import factories

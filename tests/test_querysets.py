@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from registry import choices, models
 from registry.choices import AlignmentStrength, VisionStatus
-from registry.models import Department, Goal, Initiative, quarter_bounds
+from registry.models import Department, Goal, Initiative
+from registry.quarters import quarter_bounds
 from tests import factories
 
 pytestmark = pytest.mark.django_db

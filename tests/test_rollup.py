@@ -13,8 +13,8 @@ from django.db import connection
 
 from registry.choices import Stage, VisionStatus
 from registry.models import Alignment, Goal, Initiative
+from registry.models.rollup import InitiativeRollup
 from registry.selectors import reports, rollup
-from registry.selectors.rollup import InitiativeRollup
 from tests import factories
 from tests.test_reports import align, make_initiative, org  # noqa: F401 (fixture)
 

@@ -38,6 +38,8 @@ from registry.api.webhooks import WebhookSubscriptionViewSet
 from registry.choices import ReviewStatus, Stage
 from registry.middleware.observability import WORKER_REGISTRY
 from registry.models import Initiative, Review
+from registry.models.webhooks import WorkerHeartbeat
+from registry.outbox.signing import verify_signature
 from registry.outbox.worker import Worker, claim, fan_out, prune
 from registry.services import lifecycle
 from registry.services.webhooks import (
@@ -47,8 +49,6 @@ from registry.services.webhooks import (
     OutboxEvent,
     WebhookDelivery,
     WebhookSubscription,
-    WorkerHeartbeat,
-    verify_signature,
     webhook_subscription_create,
 )
 from registry.sync.upsert import sync_batch

@@ -17,12 +17,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
-from registry.services.saved_views import (
-    SavedView,
-    SavedViewError,
-    SavedViewQuerySet,
-    saved_view_resolve,
-)
+from registry.models.saved_views import SavedViewQuerySet
+from registry.services.saved_views import SavedView, SavedViewError, saved_view_resolve
 
 
 def changelist_url(view: SavedView) -> str:

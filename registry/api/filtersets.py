@@ -40,8 +40,8 @@ from registry.models import (
     Tag,
     TeamRole,
     Vision,
-    quarter_bounds,
 )
+from registry.quarters import quarter_bounds
 
 TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off"})

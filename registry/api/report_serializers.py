@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from registry import choices
-from registry.models import quarter_bounds
+from registry.quarters import quarter_bounds
 from registry.selectors import reports
 
 REPORT_RULES = [reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM]

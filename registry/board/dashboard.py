@@ -39,7 +39,8 @@ from registry.choices import (
     Stage,
 )
 from registry.i18n.labels import label_of
-from registry.models import Department, Goal, Initiative, Review, Vision, quarter_bounds
+from registry.models import Department, Goal, Initiative, Review, Vision
+from registry.quarters import quarter_bounds
 from registry.selectors import reports
 
 # Colours of the alignment levels, as the admin's badges show them.
@@ -484,7 +485,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         and period is not None,
         **dashboard_data(user=request.user, vision=vision, period=period),
     }
-    return render(request, "registry/board/dashboard/dashboard.html", context)
+    return render(request, "registry/dashboard/dashboard.html", context)
 
 
 __all__ = [

@@ -169,12 +169,8 @@ class DatabaseCollector:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from django.db.models import Count, Max, Min, Q
 
-        from registry.services.webhooks import (
-            DeliveryStatus,
-            OutboxEvent,
-            WebhookDelivery,
-            WorkerHeartbeat,
-        )
+        from registry.models.webhooks import WorkerHeartbeat
+        from registry.services.webhooks import DeliveryStatus, OutboxEvent, WebhookDelivery
 
         up = GaugeMetricFamily(
             "registry_metrics_database_up", "1 if the metrics queries reached the database."
@@ -339,7 +335,7 @@ def check_migrations() -> dict[str, Any]:
 def check_worker() -> dict[str, Any]:
     from django.db.models import Max
 
-    from registry.services.webhooks import WorkerHeartbeat
+    from registry.models.webhooks import WorkerHeartbeat
 
     max_age = settings.WORKER_HEARTBEAT_MAX_AGE_SECONDS
     required = settings.READYZ_REQUIRE_WORKER

@@ -6,7 +6,7 @@ import django.db.models.deletion
 import django.db.models.functions.datetime
 import pgtrigger.compiler
 import pgtrigger.migrations
-import registry.services.webhooks
+import registry.models.webhooks
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
                 ('url', models.URLField(help_text='Where events are POSTed as JSON (http or https).', max_length=500, validators=[django.core.validators.URLValidator(schemes=['http', 'https'])], verbose_name='URL')),
-                ('secret', models.CharField(default=registry.services.webhooks.new_webhook_secret, help_text='Signs every body (HMAC-SHA256) so the receiver can verify its origin.', max_length=200, verbose_name='signing secret')),
+                ('secret', models.CharField(default=registry.models.webhooks.new_webhook_secret, help_text='Signs every body (HMAC-SHA256) so the receiver can verify its origin.', max_length=200, verbose_name='signing secret')),
                 ('events', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('initiative.created', 'Initiative created'), ('initiative.updated', 'Initiative updated'), ('initiative.archived', 'Initiative archived'), ('initiative.stage_changed', 'Initiative stage changed'), ('alignment.changed', 'Alignment changed'), ('review.closed', 'Review closed'), ('measurement.added', 'Measurement added')], max_length=40), help_text='The events this subscription receives.', size=None, verbose_name='events')),
                 ('source', models.CharField(blank=True, help_text='Only initiatives synced from this source (e.g. jira).', max_length=60, verbose_name='source filter')),
                 ('is_active', models.BooleanField(default=True, help_text='An inactive subscription gets no new events and its queue waits.', verbose_name='active')),

@@ -29,6 +29,7 @@ import hashlib
 import http.client
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -46,23 +47,24 @@ from django.utils import timezone
 
 from registry.middleware.observability import DELIVERY_ATTEMPTS, DELIVERY_DURATION
 from registry.models import Alignment, Initiative
-from registry.selectors import rollup
-from registry.services.webhooks import (
-    ATTEMPT_HEADER,
+from registry.models.webhooks import (
     ATTEMPT_LOG_LIMIT,
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
-    USER_AGENT,
     DeliveryStatus,
     EventType,
     OutboxEvent,
     WebhookDelivery,
     WebhookSubscription,
     WorkerHeartbeat,
-    backoff_delay,
+)
+from registry.outbox.signing import (
+    ATTEMPT_HEADER,
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    USER_AGENT,
     sign,
 )
+from registry.selectors import rollup
 
 logger = logging.getLogger("registry.webhooks")
 
@@ -583,3 +585,12 @@ class Worker:
             except DatabaseError:
                 logger.warning("could not remove the heartbeat", exc_info=True)
             logger.info("worker stopped", extra={"worker": self.worker_id})
+
+
+def backoff_delay(attempts: int) -> datetime.timedelta:
+    """Exponential backoff after the `attempts`-th failed attempt, capped, with ±20 % jitter."""
+    base = float(settings.WEBHOOK_BACKOFF_SECONDS)
+    cap = float(settings.WEBHOOK_BACKOFF_MAX_SECONDS)
+    delay = min(base * (2 ** max(attempts - 1, 0)), cap)
+    jitter = 1 + (secrets.randbelow(401) - 200) / 1000
+    return datetime.timedelta(seconds=delay * jitter)

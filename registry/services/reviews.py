@@ -21,15 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.choices import Decision, ReviewStatus, Stage, VisionStatus
-from registry.models import (
-    Goal,
-    Initiative,
-    InitiativeQuerySet,
-    Review,
-    ReviewDecision,
-    Vision,
-    quarter_bounds,
-)
+from registry.models import Goal, Initiative, InitiativeQuerySet, Review, ReviewDecision, Vision
+from registry.quarters import quarter_bounds
 from registry.selectors.reports import with_vision_alignment
 from registry.services.history import actor_label
 from registry.services.lifecycle import TransitionError, initiative_transition

@@ -14,15 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.http import QueryDict
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from registry.permissions import is_pmo
+from registry.models.saved_views import SavedView
 
 # Query parameters of the initiative list that are not filters: never stored in a view.
 NOT_FILTERS = frozenset({"view", "page", "page_size", "cursor", "format"})
@@ -36,93 +32,6 @@ class SavedViewError(Exception):
         self.message = message
         self.code = code
         self.field = field
-
-
-class SavedViewQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> SavedViewQuerySet:
-        """The user's own views and every shared one; the PMO sees all."""
-        if is_pmo(user):
-            return self
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(shared=True)
-        return self.filter(Q(owner=user) | Q(shared=True))
-
-    def listed_for(self, user: Any) -> SavedViewQuerySet:
-        """What a user picks from: own and shared views (the PMO's too: others' private views
-        would only clutter the list)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(shared=True)
-        return self.filter(Q(owner=user) | Q(shared=True))
-
-
-class SavedView(models.Model):
-    """A named filter set of the initiative list, private to its owner or shared."""
-
-    name = models.CharField(_("name"), max_length=120)
-    slug = models.SlugField(
-        _("slug"),
-        max_length=60,
-        blank=True,
-        help_text=_(
-            "Names the view in URLs (?view=unaligned-pilots); made from the name if empty."
-        ),
-    )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("owner"),
-        on_delete=models.CASCADE,
-        related_name="saved_views",
-    )
-    shared = models.BooleanField(
-        _("shared"), default=False, help_text=_("Shared views are listed for everyone.")
-    )
-    query = models.CharField(
-        _("filters"),
-        max_length=2000,
-        blank=True,
-        help_text=_(
-            "The initiative list's filters as a query string, in the API's names, e.g. "
-            "stage=pilot&aligned=false or risk_tier=high&customer_facing=true."
-        ),
-    )
-    description = models.TextField(_("description"), blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    objects = SavedViewQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name", "id"]
-        verbose_name = _("saved view")
-        verbose_name_plural = _("saved views")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["owner", "slug"],
-                name="registry_savedview_unique_slug",
-                violation_error_message=_("You already have a saved view with this slug."),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.slug = self.slug or slugify(self.name)[:60]
-        super().save(*args, **kwargs)
-
-    def clean(self) -> None:
-        super().clean()
-        self.slug = self.slug or slugify(self.name)[:60]
-        if not self.slug:
-            raise ValidationError({"slug": _("Give a slug (letters, digits, dashes).")})
-        try:
-            self.query = normalized_query(self.query)
-        except SavedViewError as error:
-            raise ValidationError({"query": error.message}) from error
-
-    def filters(self) -> QueryDict:
-        """The stored filters, parsed (lists for repeatable ones)."""
-        return QueryDict(self.query)
 
 
 # --- the filter vocabulary --------------------------------------------------------------------
@@ -271,7 +180,3 @@ def saved_views_seed_standing(
         )
         seeded.append(view)
     return seeded
-
-
-# The admin of saved views and the changelist filter, registered with the model.
-from registry.admin import saved_views as _saved_views_admin  # noqa: E402,F401

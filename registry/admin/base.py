@@ -1,0 +1,338 @@
+"""What every registry admin shares: refused rules shown on the form, versions bumped on save,
+and rows that belong to an initiative hidden and writable with it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pgtrigger
+from django import forms
+from django.apps import apps
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from registry import permissions
+from registry.admin.history import TriggerHistoryMixin
+from registry.i18n.rule_messages import rule_message
+from registry.models import (
+    Initiative,
+    Note,
+)
+
+if TYPE_CHECKING:  # mixins below are only ever mixed into these
+    _AdminBase = admin.ModelAdmin
+    _InlineBase = admin.options.InlineModelAdmin
+else:
+    _AdminBase = _InlineBase = object
+
+
+ADMIN_CSS = {"all": ("registry/admin.css",)}
+
+
+class ConstraintViolation:
+    """A refused save: the rule's name, the model it guards and the message for people."""
+
+    def __init__(self, name: str, message: str, model: type | None = None) -> None:
+        self.name = name
+        self.message = message
+        self.model = model or _model_for_constraint(name)
+        self.reported = False
+
+    @classmethod
+    def from_error(cls, exc: DatabaseError) -> ConstraintViolation | None:
+        """The registry rule behind a database error, or None if it is not one of ours."""
+        diag = getattr(exc.__cause__, "diag", None)
+        name = getattr(diag, "constraint_name", None) or ""
+        if not name.startswith("registry_"):
+            return None
+        # Constraints and trigger-raised rules alike, in the user's language.
+        message = rule_message(name)
+        return cls(name, message or getattr(diag, "message_primary", None) or str(exc))
+
+
+def _model_for_constraint(name: str) -> type | None:
+    # Rules are named `registry_<model>_<rule>` (CONVENTIONS §Habits 3).
+    parts = name.split("_")
+    if len(parts) < 3:
+        return None
+    try:
+        return apps.get_model("registry", parts[1])
+    except LookupError:
+        return None
+
+
+def _deferred_trigger_uris() -> list[str]:
+    return [
+        f"{model._meta.label}:{trigger.name}"
+        for model, trigger in pgtrigger.registered()
+        if trigger.timing and model._meta.app_label == "registry"
+    ]
+
+
+def check_deferred_rules(using: str) -> None:
+    """Run the deferred rule triggers now, inside the admin's transaction, then defer again.
+
+    Without this, "exactly one primary alignment" would only be checked at COMMIT, outside
+    anything the admin can turn into a form error.
+    """
+    uris = _deferred_trigger_uris()
+    if uris:
+        pgtrigger.constraints(pgtrigger.Immediate, *uris, databases=[using])
+        pgtrigger.constraints(pgtrigger.Deferred, *uris, databases=[using])
+
+
+class SaveRefusedError(Exception):
+    """Raised by an admin save hook when a domain service refuses the write."""
+
+    def __init__(self, message: str, *, code: str, model: type) -> None:
+        super().__init__(message)
+        self.violation = ConstraintViolation(code, message, model)
+
+
+def _violation(exc: Exception) -> ConstraintViolation | None:
+    if isinstance(exc, SaveRefusedError):
+        return exc.violation
+    if isinstance(exc, IntegrityError):
+        return ConstraintViolation.from_error(exc)
+    return None
+
+
+VIOLATION_ATTR = "_registry_constraint_violation"
+
+
+class RegistryAdminForm(forms.ModelForm):
+    """Base admin form; shows a rule the database refused on the previous save attempt."""
+
+    registry_violation: ConstraintViolation | None = None
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        violation = self.registry_violation
+        if violation is not None and violation.model in (None, self._meta.model):
+            violation.reported = True
+            raise ValidationError(violation.message, code=violation.name)
+        return cleaned
+
+
+class RegistryInlineFormSet(BaseInlineFormSet):
+    """Base inline formset; the first formset of the refused rule's model shows its message."""
+
+    registry_violation: ConstraintViolation | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        violation = self.registry_violation
+        if violation is not None and violation.model is self.model and not violation.reported:
+            violation.reported = True
+            raise ValidationError(violation.message, code=violation.name)
+
+
+class ConstraintFeedbackMixin(_AdminBase):
+    """Turns a refused save or delete into a form error or message instead of a 500.
+
+    The save runs in the admin's transaction; when the database refuses it, the whole
+    attempt is rolled back and the form is shown again with the user's input and the rule's
+    message on the form or inline it concerns.
+    """
+
+    form = RegistryAdminForm
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        form_class.registry_violation = getattr(  # type: ignore[attr-defined]
+            request, VIOLATION_ATTR, None
+        )
+        return form_class
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (IntegrityError, SaveRefusedError) as exc:
+            violation = _violation(exc)
+            if violation is None or request.method != "POST":
+                raise
+        inline_models = {inline.model for inline in self.inlines}
+        if violation.model not in inline_models:
+            violation.model = self.model
+        setattr(request, VIOLATION_ATTR, violation)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (IntegrityError, SaveRefusedError):
+            # The refused rule's form was not on the page (e.g. no permission for that inline).
+            self.message_user(request, violation.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        check_deferred_rules(router.db_for_write(self.model))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        check_deferred_rules(router.db_for_write(self.model))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            super().delete_queryset(request, queryset)
+            check_deferred_rules(router.db_for_write(self.model))
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (IntegrityError, SaveRefusedError) as exc:
+            violation = _violation(exc)
+            if violation is None:
+                raise
+        self.message_user(request, violation.message, messages.ERROR)
+        return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except (IntegrityError, SaveRefusedError) as exc:
+            violation = _violation(exc)
+            if violation is None:
+                raise
+        self.message_user(request, violation.message, messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+
+class RegistryInline(_InlineBase):
+    """Inline base: shows a refused rule on the formset it concerns."""
+
+    formset = RegistryInlineFormSet
+    extra = 0
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs):
+        formset_class = super().get_formset(request, obj, **kwargs)
+        formset_class.registry_violation = getattr(  # type: ignore[attr-defined]
+            request, VIOLATION_ATTR, None
+        )
+        return formset_class
+
+
+class RegistryModelAdmin(TriggerHistoryMixin, ConstraintFeedbackMixin, admin.ModelAdmin):
+    """Base for every registry model admin."""
+
+    list_per_page = 50
+    show_full_result_count = True
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        """Bump versions of edited versioned rows; stamp the author of new notes."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        changed = {id(obj) for obj, _fields in formset.changed_objects}
+        for obj in instances:
+            if obj.pk is not None and id(obj) in changed and _has_field(obj, "version"):
+                obj.version += 1
+            if obj.pk is None and isinstance(obj, Note) and obj.author_id is None:
+                obj.author = editor(request)
+            obj.save()
+        formset.save_m2m()
+
+
+def editor(request: HttpRequest) -> Any:
+    """The signed-in user behind an admin request (admin views require one)."""
+    return request.user
+
+
+def _has_field(obj: Any, name: str) -> bool:
+    return any(field.name == name for field in obj._meta.concrete_fields)
+
+
+def can_write_initiative(user: Any, initiative: Initiative | None) -> bool:
+    """The role rule of `registry.permissions`, on top of the admin's model permission.
+
+    Cached on the initiative: the change page asks once per inline and button.
+    """
+    if not user.has_perm("registry.change_initiative"):
+        return False
+    if initiative is None or initiative.pk is None:
+        return True
+    cache = initiative.__dict__.setdefault("_registry_writable", {})
+    if user.pk not in cache:
+        cache[user.pk] = permissions.can_change_initiative(user, initiative)
+    return cache[user.pk]
+
+
+def visible_initiatives(request: HttpRequest) -> QuerySet:
+    return Initiative.objects.visible_to(request.user)
+
+
+class InitiativePartAdminMixin(_AdminBase):
+    """Rows that belong to an initiative: hidden with it, writable where it is.
+
+    `initiative_paths` are the initiatives a row belongs to (for visibility); `write_path`
+    is the one whose write permission the row follows.
+    """
+
+    initiative_paths: tuple[str, ...] = ("initiative",)
+    write_path: str | None = "initiative"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if permissions.is_pmo(request.user):
+            return queryset
+        visible = visible_initiatives(request).values("pk")
+        condition = Q()
+        for field_path in self.initiative_paths:
+            field = self.model._meta.get_field(field_path)
+            part = Q(**{f"{field_path}__in": visible})
+            if field.null:
+                part |= Q(**{f"{field_path}__isnull": True})
+            condition &= part
+        return queryset.filter(condition)
+
+    def may_write(self, request: HttpRequest, obj: Any) -> bool:
+        if self.write_path is None or permissions.is_pmo(request.user):
+            return True
+        initiative = getattr(obj, self.write_path, None)
+        return initiative is not None and can_write_initiative(request.user, initiative)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and (
+            obj is None or self.may_write(request, obj)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and (
+            obj is None or self.may_write(request, obj)
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form, change: bool) -> None:
+        if not self.may_write(request, obj):
+            raise SaveRefusedError(
+                str(_("You may only change initiatives you own or are responsible for.")),
+                code="not_your_initiative",
+                model=self.model,
+            )
+        super().save_model(request, obj, form, change)
+
+
+class InitiativeChildInline(RegistryInline):
+    """An inline on the initiative page: writable only where the initiative is."""
+
+    def _parent_writable(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or can_write_initiative(request.user, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_add_permission(request, obj) and self._parent_writable(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._parent_writable(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._parent_writable(request, obj)

@@ -1,0 +1,791 @@
+"""The initiative changelist and change form: filters, inlines, the "move to stage" control,
+archive and restore, and "join or justify" overlaps.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from registry import permissions
+from registry.admin.base import (
+    ADMIN_CSS,
+    ConstraintViolation,
+    InitiativeChildInline,
+    RegistryAdminForm,
+    RegistryInline,
+    RegistryModelAdmin,
+    can_write_initiative,
+    editor,
+)
+from registry.admin.changelist import LeadDepartmentFilter
+from registry.admin.export import ExportActionsMixin
+from registry.admin.history import StageJournalGoesWithItsInitiativeMixin
+from registry.admin.saved_views import SavedViewFilter
+from registry.board.dashboard import ActiveInFilter
+from registry.choices import (
+    ALIGNMENT_LEVEL_BY_STRENGTH,
+    AlignmentLevel,
+    Gate,
+    JourneyStage,
+    Stage,
+    Touchpoint,
+)
+from registry.models import (
+    Alignment,
+    Dependency,
+    Goal,
+    Initiative,
+    InitiativeQuerySet,
+    Note,
+    StageChange,
+    TeamRole,
+)
+from registry.selectors import reports
+from registry.selectors.counting import EstimatedCountPaginator
+from registry.services import lifecycle
+from registry.services.archive import initiative_archive, initiative_restore
+
+
+def _overlap_reason(reason: dict[str, Any]) -> str:
+    if reason.get("rule") == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
+        return str(
+            _("same kind, touchpoint %(touchpoint)s and journey stage %(journey)s")
+            % {
+                "touchpoint": _label(Touchpoint, reason.get("touchpoint")),
+                "journey": _label(JourneyStage, reason.get("journey_stage")),
+            }
+        )
+    return str(
+        _("goal %(goal)s and system %(system)s")
+        % {"goal": reason.get("goal"), "system": reason.get("system")}
+    )
+
+
+def _label(vocabulary: Any, value: Any) -> str:
+    try:
+        return str(vocabulary(value).label)
+    except ValueError:
+        return str(value)
+
+
+def overlaps_html(overlaps: list[dict[str, Any]]) -> str:
+    """Each overlapping open initiative of another department, with why it overlaps."""
+    changelist = reverse("admin:registry_initiative_changelist")
+    return format_html(
+        '<ul class="registry-overlaps">{}</ul>',
+        format_html_join(
+            "",
+            '<li><a href="{}?q={}">{} · {}</a> ({}): {}</li>',
+            (
+                (
+                    changelist,
+                    row["key"],
+                    row["key"],
+                    row["name"],
+                    row["lead_department_name"],
+                    "; ".join(_overlap_reason(reason) for reason in row["reasons"]),
+                )
+                for row in overlaps
+            ),
+        ),
+    )
+
+
+def alignment_badge(level: str | None) -> str:
+    level = level or AlignmentLevel.NONE
+    return format_html(
+        '<span class="registry-badge registry-badge--{}">{}</span>',
+        level,
+        AlignmentLevel(level).label,
+    )
+
+
+class AlignmentLevelFilter(admin.SimpleListFilter):
+    """Strongest alignment to a goal of the active vision; `none` is the fragmentation."""
+
+    title = _("alignment level")
+    parameter_name = "alignment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(AlignmentLevel.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value is None:
+            return None
+        strengths = {
+            str(level): strength for strength, level in ALIGNMENT_LEVEL_BY_STRENGTH.items()
+        }
+        if value not in strengths:
+            raise IncorrectLookupParameters(value)
+        # Semi-joins (same rule as the annotation): the page stops early, no per-row subquery.
+        return cast(InitiativeQuerySet, queryset).alignment_level_in([value])
+
+
+class AlignedGoalFilter(admin.SimpleListFilter):
+    """Initiatives aligned (at any strength) to one goal."""
+
+    title = _("aligned to goal")
+    parameter_name = "goal"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        goals = Goal.objects.live().order_by("code").only("pk", "code", "title")
+        return [(str(goal.pk), str(goal)) for goal in goals]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise IncorrectLookupParameters(value)
+        aligned = Alignment.objects.filter(initiative=OuterRef("pk"), goal_id=int(value))
+        return queryset.filter(Exists(aligned))
+
+
+class TouchpointFilter(admin.SimpleListFilter):
+    title = _("touchpoint")
+    parameter_name = "touchpoint"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(Touchpoint.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value is None:
+            return None
+        if value not in Touchpoint.values:
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(touchpoints__contains=[value])
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    """Live initiatives by default; archived ones only when asked for."""
+
+    title = _("archived")
+    parameter_name = "archived"
+    DEFAULT = "live"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("live", _("Live")), ("archived", _("Archived")), ("all", _("All"))]
+
+    def choices(self, changelist: Any):
+        current = self.value() or self.DEFAULT
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": current == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value() or self.DEFAULT
+        if value == "live":
+            return queryset.filter(archived_at__isnull=True)
+        if value == "archived":
+            return queryset.filter(archived_at__isnull=False)
+        if value == "all":
+            return queryset
+        raise IncorrectLookupParameters(value)
+
+
+class InitiativeAdminForm(RegistryAdminForm):
+    """Checkbox lists for the vocabularies, and a guard against overwriting newer edits."""
+
+    touchpoints = forms.TypedMultipleChoiceField(
+        label=_("touchpoints"),
+        choices=Touchpoint.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    journey_stages = forms.TypedMultipleChoiceField(
+        label=_("journey stages"),
+        choices=JourneyStage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "customer_segments" in self.fields:
+            self.fields["customer_segments"].help_text = _("Comma-separated, e.g. retail, SME.")
+        if self.instance.pk is not None:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean() or {}
+        loaded = cleaned.get("loaded_version")
+        if self.instance.pk is not None and loaded is not None:
+            # Locks the row until the admin's transaction ends, so the check holds for the save.
+            current = (
+                Initiative.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None and current != loaded:
+                raise ValidationError(
+                    _(
+                        "Someone changed this initiative while you were editing it (now "
+                        "version %(current)s, you started from %(loaded)s). Open it again "
+                        "to see their changes, then redo yours."
+                    ),
+                    code="stale",
+                    params={"current": current, "loaded": loaded},
+                )
+        return cleaned
+
+
+class StageMoveForm(forms.Form):
+    """The change page's "move to stage" control; the lifecycle module decides."""
+
+    to_stage = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("Why the move; required for pausing, stopping and resuming."),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, initiative: Initiative, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_stages = lifecycle.next_stages(initiative)
+        # Validation accepts any stage so that an illegal move gets the lifecycle's message.
+        self.fields["to_stage"].widget.choices = [
+            (stage, _move_label(initiative, stage)) for stage in self.next_stages
+        ]
+        self.fields["version"].initial = initiative.version
+
+
+def _move_label(initiative: Initiative, stage: str) -> str:
+    """`Approved (needs a primary alignment …)`: what the gate will ask for, before asking."""
+    move = lifecycle.allowed_move(initiative, stage)
+    label = str(Stage(stage).label)
+    if move is None:
+        return label
+    hints = []
+    missing = lifecycle.missing_evidence(initiative, [g for g in move.gates if g != Gate.NOTE])
+    if missing:
+        hints.append(
+            _("needs %(evidence)s")
+            % {"evidence": ", ".join(str(Gate(gate).label) for gate in missing)}
+        )
+    if Gate.NOTE in move.gates:
+        hints.append(str(_("note required")))
+    return f"{label} ({'; '.join(hints)})" if hints else label
+
+
+class AlignmentInline(InitiativeChildInline, admin.TabularInline):
+    model = Alignment
+    fields = ("goal", "strength", "is_primary", "expected_impact", "rationale")
+    autocomplete_fields = ("goal",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("goal")
+
+
+class TeamRoleInline(InitiativeChildInline, admin.TabularInline):
+    model = TeamRole
+    fields = ("person", "role")
+    autocomplete_fields = ("person",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("person")
+
+
+class DependencyInline(InitiativeChildInline, admin.TabularInline):
+    model = Dependency
+    fk_name = "from_initiative"
+    fields = ("to_initiative", "note")
+    autocomplete_fields = ("to_initiative",)
+    verbose_name = _("dependency (this initiative needs …)")
+    verbose_name_plural = _("dependencies (this initiative needs …)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("to_initiative")
+
+
+class DependentInline(RegistryInline, admin.TabularInline):
+    """Read-only: who needs this initiative."""
+
+    model = Dependency
+    fk_name = "to_initiative"
+    fields = ("from_initiative", "note")
+    readonly_fields = ("from_initiative", "note")
+    can_delete = False
+    verbose_name = _("dependent (needs this initiative)")
+    verbose_name_plural = _("dependents (need this initiative)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("from_initiative")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class NoteInline(InitiativeChildInline, admin.StackedInline):
+    model = Note
+    fk_name = "initiative"
+    fields = (("kind", "at"), "text", "author")
+    readonly_fields = ("author",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("author")
+
+
+class StageChangeInline(RegistryInline, admin.TabularInline):
+    """The lifecycle's journal: written by `registry.services.lifecycle`, never edited here."""
+
+    model = StageChange
+    fields = ("at", "from_stage", "to_stage", "actor", "imported_from", "note")
+    readonly_fields = fields
+    ordering = ("at", "id")
+    can_delete = False
+    verbose_name_plural = _("stage history")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("by"))
+    def actor(self, obj: StageChange) -> str:
+        return obj.actor_name or (obj.by.get_username() if obj.by else "–")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(
+    ExportActionsMixin, StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin
+):
+    form = InitiativeAdminForm
+    list_display = (
+        "key",
+        "name",
+        "kind",
+        "stage",
+        "owner",
+        "lead_department",
+        "primary_goal",
+        "alignment",
+        "target_date",
+    )
+    list_display_links = ("key", "name")
+    list_filter = (
+        "stage",
+        "kind",
+        ("lead_department", LeadDepartmentFilter),
+        AlignedGoalFilter,
+        AlignmentLevelFilter,
+        "risk_tier",
+        TouchpointFilter,
+        ActiveInFilter,
+        ArchivedFilter,
+        SavedViewFilter,
+    )
+    list_select_related = ("owner", "lead_department")
+    # A page costs the same at any portfolio size: counts are bounded (registry.selectors.counting)
+    # and the unfiltered total is not counted a second time.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    search_fields = ("key", "name", "owner__name", "owner__email")
+    search_help_text = _("Key, name, or the owner's name or e-mail.")
+    autocomplete_fields = ("owner", "lead_department", "departments", "systems", "tags")
+    actions = (
+        "archive_selected",
+        "restore_selected",
+        "export_selected_csv",
+        "export_selected_xlsx",
+    )
+    inlines = (
+        AlignmentInline,
+        TeamRoleInline,
+        DependencyInline,
+        DependentInline,
+        NoteInline,
+        StageChangeInline,
+    )
+    readonly_fields = (
+        "key",
+        "stage_display",
+        "alignment_level_display",
+        "gate_gaps_display",
+        "overlaps_display",
+        "version",
+        "paused_from",
+        "source_link",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "archived_at",
+        "archived_by",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    ("key", "stage_display"),
+                    "name",
+                    "kind",
+                    "summary",
+                    ("alignment_level_display", "gate_gaps_display"),
+                    "overlaps_display",
+                    "loaded_version",
+                )
+            },
+        ),
+        (
+            _("Ownership"),
+            {"fields": ("owner", "lead_department", "departments")},
+        ),
+        (
+            _("Customer experience"),
+            {
+                "fields": (
+                    "touchpoints",
+                    "journey_stages",
+                    "interaction_mode",
+                    "customer_segments",
+                    "customer_facing",
+                )
+            },
+        ),
+        (
+            _("Technology and risk"),
+            {
+                "fields": (
+                    "systems",
+                    "autonomy",
+                    "risk_tier",
+                    ("uses_personal_data", "confidential"),
+                )
+            },
+        ),
+        (
+            _("Experiment"),
+            {"fields": ("hypothesis", "success_criteria", "expected_benefit", "learnings")},
+        ),
+        (
+            _("Budget and timeline"),
+            {
+                "fields": (
+                    ("budget_planned", "budget_spent", "currency"),
+                    ("start_date", "target_date", "end_date"),
+                )
+            },
+        ),
+        (_("Classification"), {"fields": ("tags",)}),
+        (
+            _("Sync identity"),
+            {
+                "classes": ("collapse",),
+                "fields": ("source", "external_id", "external_url", "source_link"),
+            },
+        ),
+        (
+            _("Record"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("version", "paused_from"),
+                    ("created_at", "created_by"),
+                    ("updated_at", "updated_by"),
+                    ("archived_at", "archived_by"),
+                ),
+            },
+        ),
+    )
+
+    class Media:
+        css = ADMIN_CSS
+
+    # queryset and permissions
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> tuple:
+        if obj is None:  # a new initiative has no dependents and no history yet
+            return tuple(i for i in self.inlines if i not in (DependentInline, StageChangeInline))
+        return self.inlines
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = cast(InitiativeQuerySet, super().get_queryset(request))
+        return queryset.with_alignment_level().with_primary_goal().visible_to(request.user)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[Any, ...]:
+        columns = tuple(super().get_list_display(request))
+        if request.GET.get(ArchivedFilter.parameter_name) in ("archived", "all"):
+            columns += ("archived_at",)
+        return columns
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and can_write_initiative(
+            request.user, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Hard delete is for superusers cleaning up mistakes; everyone else archives.
+        return bool(request.user.is_superuser)
+
+    # columns and read-only fields
+
+    @admin.display(description=_("stage"), ordering="stage")
+    def stage_display(self, obj: Initiative) -> str:
+        if obj.pk is None:
+            return str(Stage.IDEA.label)
+        label = str(obj.get_stage_display())
+        if obj.stage == Stage.PAUSED and obj.paused_from:
+            paused_from = _("from")  # outside the f-string, so makemessages sees it
+            label += f" ({paused_from} {Stage(obj.paused_from).label})"
+        return label
+
+    @admin.display(description=_("primary goal"), ordering="primary_goal_code")
+    def primary_goal(self, obj: Initiative) -> str:
+        code = getattr(obj, "primary_goal_code", None)
+        if not code:
+            return "–"
+        url = reverse("admin:registry_goal_change", args=[getattr(obj, "primary_goal_id", None)])
+        return format_html('<a href="{}">{}</a>', url, code)
+
+    @admin.display(description=_("alignment"), ordering="alignment_strength")
+    def alignment(self, obj: Initiative) -> str:
+        return alignment_badge(getattr(obj, "alignment_level", None))
+
+    @admin.display(description=_("alignment level"))
+    def alignment_level_display(self, obj: Initiative) -> str:
+        if obj.pk is None:
+            return alignment_badge(AlignmentLevel.NONE)
+        level = getattr(obj, "alignment_level", None)
+        if level is None:
+            level = (
+                Initiative.objects.filter(pk=obj.pk)
+                .with_alignment_level()
+                .values_list("alignment_level", flat=True)
+                .first()
+            )
+        return alignment_badge(level)
+
+    @admin.display(description=_("gate gaps"))
+    def gate_gaps_display(self, obj: Initiative) -> str:
+        if obj.pk is None:
+            return "–"
+        gaps = lifecycle.gate_gaps(obj)
+        if not gaps:
+            return format_html(
+                '<span class="registry-ok">{}</span>', _("none: the evidence matches the stage")
+            )
+        return format_html(
+            '<ul class="registry-gaps">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((Gate(gap).label,) for gap in gaps)),
+        )
+
+    @admin.display(description=_("overlaps (join or justify)"))
+    def overlaps_display(self, obj: Initiative) -> str:
+        # Filled per request in render_change_form: the rule depends on what the user may see.
+        overlaps = getattr(obj, "_registry_overlaps", None)
+        return overlaps_html(overlaps) if overlaps else "–"
+
+    @admin.display(description=_("open in source"))
+    def source_link(self, obj: Initiative) -> str:
+        if not obj.external_url:
+            return "–"
+        return format_html(
+            '<a href="{}" rel="noopener" target="_blank">{}</a>',
+            obj.external_url,
+            obj.source or obj.external_url,
+        )
+
+    # saving
+
+    def save_model(self, request: HttpRequest, obj: Initiative, form, change: bool) -> None:
+        """Every admin save is a new version, attributed to the user who made it."""
+        if change:
+            obj.version += 1
+        else:
+            obj.created_by = editor(request)
+        obj.updated_by = editor(request)
+        super().save_model(request, obj, form, change)
+        if not change:
+            obj.refresh_from_db(fields=["key", "stage"])
+            lifecycle.record_initial_stage(
+                initiative=obj, actor=request.user, note=str(_("Registered in the admin."))
+            )
+
+    def _warn_about_overlaps(self, request: HttpRequest, obj: Initiative) -> None:
+        overlaps = reports.overlaps_for(obj, user=request.user)
+        if overlaps:
+            self.message_user(
+                request,
+                format_html(
+                    "{} {}",
+                    _(
+                        "Join or justify: %(key)s overlaps with open initiatives of other "
+                        "departments."
+                    )
+                    % {"key": obj.key},
+                    overlaps_html(overlaps),
+                ),
+                messages.WARNING,
+            )
+
+    def response_add(self, request: HttpRequest, obj: Initiative, post_url_continue=None):
+        self._warn_about_overlaps(request, obj)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Initiative) -> HttpResponse:
+        self._warn_about_overlaps(request, obj)
+        return super().response_change(request, obj)
+
+    # the "move to stage" control
+
+    def get_urls(self) -> list:
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="{}_{}_transition".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Initiative | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk is not None:
+            obj._registry_overlaps = reports.overlaps_for(  # type: ignore[attr-defined]
+                obj, user=request.user
+            )
+        if change and obj is not None and self.has_change_permission(request, obj):
+            context["stage_move_form"] = StageMoveForm(initiative=obj)
+            context["stage_move_url"] = reverse(
+                "admin:registry_initiative_transition",
+                args=[obj.pk],
+                current_app=self.admin_site.name,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """POST only: move the initiative through the lifecycle's gates, then show the page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
+                request, self.opts, object_id
+            )
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        change_url = reverse(
+            "admin:registry_initiative_change", args=[obj.pk], current_app=self.admin_site.name
+        )
+        form = StageMoveForm(request.POST, initiative=obj)
+        if not form.is_valid():
+            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+            self.message_user(request, errors, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        from_stage = obj.get_stage_display()
+        try:
+            lifecycle.initiative_transition(
+                initiative=obj,
+                to_stage=form.cleaned_data["to_stage"],
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except lifecycle.TransitionError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        except lifecycle.StaleVersionError:
+            self.message_user(
+                request,
+                _("%(key)s changed since you opened it; check its stage and try again.")
+                % {"key": obj.key},
+                messages.ERROR,
+            )
+        else:
+            moved = _("Moved from %(from)s to %(to)s.") % {
+                "from": from_stage,
+                "to": obj.get_stage_display(),
+            }
+            self.log_change(request, obj, moved)
+            self.message_user(request, f"{obj.key}: {moved}", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
+    # archive / restore
+
+    def has_archive_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Archiving takes an initiative out of the portfolio; `registry.permissions` decides."""
+        return bool(
+            super().has_change_permission(request, obj)
+            and permissions.can_archive_initiative(request.user, obj or Initiative())
+        )
+
+    def _archivable(self, request: HttpRequest, queryset: QuerySet) -> list[Initiative]:
+        return [
+            obj
+            for obj in queryset.select_related(None)
+            if self.has_archive_permission(request, obj)
+        ]
+
+    @admin.action(description=_("Archive selected initiatives"), permissions=["archive"])
+    def archive_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        archived = sum(
+            initiative_archive(initiative=obj, actor=request.user)
+            for obj in self._archivable(request, queryset)
+        )
+        self.message_user(
+            request,
+            ngettext("Archived %(count)d initiative.", "Archived %(count)d initiatives.", archived)
+            % {"count": archived},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Restore selected initiatives"), permissions=["archive"])
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        restored = 0
+        for obj in self._archivable(request, queryset):
+            try:
+                restored += initiative_restore(initiative=obj, actor=request.user)
+            except IntegrityError as exc:
+                violation = ConstraintViolation.from_error(exc)
+                if violation is None:
+                    raise
+                self.message_user(request, f"{obj.key}: {violation.message}", messages.ERROR)
+        self.message_user(
+            request,
+            ngettext("Restored %(count)d initiative.", "Restored %(count)d initiatives.", restored)
+            % {"count": restored},
+            messages.SUCCESS,
+        )
