@@ -66,11 +66,7 @@ BRIEF_MODELS = (
 # The domain models the registry's admin registers (tokens, webhooks and saved views have
 # admins of their own, tested with them).
 REGISTERED = sorted(
-    (
-        model
-        for model, model_admin in admin.site._registry.items()
-        if model in BRIEF_MODELS
-    ),
+    (model for model, model_admin in admin.site._registry.items() if model in BRIEF_MODELS),
     key=lambda model: model._meta.model_name,
 )
 GATE_MESSAGE = "it needs a primary alignment to a goal of the active vision."

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pghistory.models import Events
 
-from registry.api.serializers import ChangeSerializer
+from registry.api.changes import ChangeSerializer
 from registry.models import Initiative
 from tests.test_api_support import API, make_portfolio
 

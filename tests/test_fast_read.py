@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from registry.api.core.json_renderer import FastJSONRenderer
-from registry.api.serializers import InitiativeSerializer
-from registry.api.views import InitiativeViewSet
+from registry.api.initiatives.serializers import InitiativeSerializer
+from registry.api.initiatives.views import InitiativeViewSet
 from registry.models import Initiative
 from tests import factories
 from tests.test_api_queries import portfolio  # noqa: F401 (the fixture)

@@ -124,7 +124,7 @@ def test_an_unexpected_error_shows_no_traceback(portfolio):
     client = portfolio.client("pmo")
     client.raise_request_exception = False
     with mock.patch(
-        "registry.api.views.VisionViewSet.list", side_effect=RuntimeError("secret detail")
+        "registry.api.strategy.VisionViewSet.list", side_effect=RuntimeError("secret detail")
     ):
         response = client.get(f"{API}visions/")
     body = assert_error_shape(response, 500)

@@ -198,7 +198,7 @@ def test_decide_refuses_an_unknown_decision(service, review, pmo_user):
 
 
 def test_decision_is_recorded_in_history_with_its_actor(service, review, pmo_user):
-    from registry.models.reviews import ReviewDecisionEvent
+    from registry.models import ReviewDecisionEvent
 
     decide(review, initiative(service), actor=pmo_user, channel=choices.Channel.COMMAND)
 

@@ -11,10 +11,10 @@ import pytest
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from registry.api import fast_read
 from registry.api.core.json_renderer import FastJSONRenderer
-from registry.api.serializers import InitiativeSerializer
-from registry.api.views import initiative_rows
+from registry.api.initiatives import fast_read
+from registry.api.initiatives.serializers import InitiativeSerializer
+from registry.api.initiatives.views import initiative_rows
 from tests.test_api_queries import portfolio  # noqa: F401 (the fixture)
 
 pytest.importorskip("pytest_benchmark")

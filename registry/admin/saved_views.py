@@ -42,7 +42,7 @@ class SavedViewFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
-        from registry.api.filtersets import InitiativeFilterSet
+        from registry.selectors.filters import InitiativeFilterSet
 
         reference = self.value()
         if reference is None:

@@ -1,207 +1,157 @@
-"""The change feed `/changes/`: recorded changes oldest first, paged by cursor.
-
-pghistory's `Events` view is a UNION ALL of every event table that computes each event's
-diff (a lookup of the object's previous event) before any filter, order or limit applies,
-so a page of it cost the whole history. Here each event table is paged on its own
-(pgh_created_at, pgh_id) index and the streams are merged in one statement; only then are
-the page's rows read through `Events`, for which PostgreSQL pushes the per-table `pgh_id`
-condition into the view's branches, so diffs are computed for those rows alone. A page
-costs the same statements, and time in proportion to its size, whatever the history holds.
-
-The order is (pgh_created_at, event table, pgh_id), tables by label, so an event's id
-(`registry.AlignmentEvent:42`), the cursor's key, names a position on its own.
+"""`/changes/`: the audit feed, every recorded change oldest first, paged by cursor (the
+event tables it reads are `registry.selectors.changes`).
 """
 
 from __future__ import annotations
 
-import datetime
-import functools
-import operator
-from collections import defaultdict
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
-from django.db.models.lookups import IsNull
-from django.utils.translation import gettext as _
-from pghistory import core, utils
+import django_filters as filters
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    extend_schema_field,
+)
 from pghistory.models import Events
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from registry import choices
 from registry.api.core.keyset import settled_before
 from registry.api.core.pagination import CursorPagination
-from registry.models import Initiative
-from registry.permissions import is_pmo
+from registry.api.core.permissions import (
+    ReadOnly,
+)
+from registry.models import (
+    Initiative,
+)
+from registry.selectors.changes import EventTables, Position, event_tables
+from registry.selectors.filters import SinceFilter, by_initiative_key
 
 
-def event_tables() -> list[type[Model]]:
-    """Every event model, in the feed's order among events of one moment."""
-    return sorted(core.event_models(), key=lambda model: model._meta.label)
-
-
-def tracked_label(model: type[Model]) -> str:
-    return model.pgh_tracked_model._meta.label  # type: ignore[attr-defined]
-
-
-def initiative_columns(model: type[Model]) -> list[str]:
-    """Columns of an event table that point at an initiative (pgh_obj of its own events)."""
-    return [f.attname for f in model._meta.fields if utils.related_model(f) is Initiative]
-
-
-class Position(NamedTuple):
-    """Where an event sits in the feed."""
-
-    at: datetime.datetime
-    table: int  # index into event_tables()
-    pgh_id: int
-
-
-class EventTables:
-    """The events of each table as a queryset of its own event model: what the change feed's
-    FilterSet narrows and its pagination pages, in place of `Events.objects`.
+def object_type_of(model_label: str) -> str:
+    """`registry.Initiative` → `initiative`; `registry.Initiative_departments` →
+    `initiative_departments`.
     """
+    return model_label.split(".", 1)[-1].lower()
 
-    model = Events  # what django-filter and the schema generator ask of a queryset
 
-    def __init__(self, tables: dict[type[Model], QuerySet]) -> None:
-        self.tables = tables
+class ChangeSerializer(serializers.ModelSerializer):
+    """One recorded change (pghistory event) with who made it and through which channel."""
 
-    @classmethod
-    def visible_to(cls, user: Any) -> EventTables:
-        """Without events of confidential initiatives (or of their parts) the user may not
-        see, exactly as `Initiative.objects.visible_to` hides the initiatives.
-        """
-        tables = cls({model: model._default_manager.all() for model in event_tables()})
-        if is_pmo(user):
-            return tables
-        visible = Initiative.objects.visible_to(user)
+    id = serializers.CharField(source="pgh_slug", read_only=True)
+    at = serializers.DateTimeField(source="pgh_created_at", read_only=True)
+    # Declared fields leave the class, so `label` and `data` shadow nothing at run time.
+    label = serializers.CharField(  # type: ignore[assignment]
+        source="pgh_label",
+        read_only=True,
+        help_text=_("insert, update, delete, or department/system/tag .add/.remove"),
+    )
+    object_type = serializers.SerializerMethodField()
+    object_id = serializers.CharField(source="pgh_obj_id", read_only=True, allow_null=True)
+    data = serializers.JSONField(source="pgh_data", read_only=True)  # type: ignore[assignment]
+    diff = serializers.JSONField(
+        source="pgh_diff",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Changed fields as {field: [before, after]}."),
+    )
+    actor = serializers.SerializerMethodField()
+    channel = serializers.SerializerMethodField()
+    context_id = serializers.UUIDField(source="pgh_context_id", read_only=True, allow_null=True)
 
-        def shown(column: str) -> Q:
-            hidden = Initiative.objects.filter(pk=OuterRef(column), confidential=True).exclude(
-                Exists(visible.filter(pk=OuterRef("pk")))
-            )
-            # A scalar subquery, which PostgreSQL answers per event by primary key; an EXISTS
-            # here is planned as a hash of every (visible) initiative, built for each page.
-            return Q(**{f"{column}__isnull": True}) | Q(
-                IsNull(Subquery(hidden.order_by().values("pk")[:1]), True)
-            )
+    class Meta:
+        model = Events
+        fields = [
+            "id",
+            "at",
+            "label",
+            "object_type",
+            "object_id",
+            "data",
+            "diff",
+            "actor",
+            "channel",
+            "context_id",
+        ]
+        read_only_fields = fields
 
-        return tables.per_table(
-            lambda model: functools.reduce(
-                operator.and_, map(shown, initiative_columns(model)), Q()
-            )
-        )
+    def get_object_type(self, obj: Events) -> str:
+        return object_type_of(obj.pgh_obj_model)
 
-    def all(self) -> EventTables:
-        return self
+    def _from_context(self, obj: Events, key: str) -> str:
+        return str((obj.pgh_context or {}).get(key) or "")
 
-    def filter(self, *args: Any, **kwargs: Any) -> EventTables:
-        """The same condition on every table (fields every event table has)."""
-        return EventTables({m: qs.filter(*args, **kwargs) for m, qs in self.tables.items()})
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_actor(self, obj: Events) -> str:
+        return self._from_context(obj, "actor")
 
-    def per_table(self, condition: Callable[[type[Model]], Q | None]) -> EventTables:
-        """Each table filtered by its own condition; a table whose condition is None is left
-        out (nothing in it can match).
-        """
-        kept = {}
-        for model, queryset in self.tables.items():
-            q = condition(model)
-            if q is not None:
-                kept[model] = queryset.filter(q)
-        return EventTables(kept)
+    @extend_schema_field(serializers.ChoiceField(choices=choices.Channel.choices))
+    def get_channel(self, obj: Events) -> str:
+        return self._from_context(obj, "channel")
 
-    def of_objects(self, labels: set[str]) -> EventTables:
-        """Events of these tracked models (`registry.Initiative`, …)."""
-        return self.per_table(lambda model: Q() if tracked_label(model) in labels else None)
 
-    def of_object_id(self, object_id: str) -> EventTables:
-        """Events of the objects with this primary key (as the feed's `object_id` shows it)."""
-        canonical = object_id.isascii() and object_id.isdigit() and object_id == str(int(object_id))
-        pk = int(object_id) if canonical else None
-        return self.per_table(
-            lambda model: Q(pgh_obj_id=pk) if pk is not None and hasattr(model, "pgh_obj") else None
-        )
+def _tracked_object_types() -> list[tuple[str, str]]:
+    from django.apps import apps
 
-    def referencing(self, initiative: Initiative) -> EventTables:
-        """Events of the initiative and of what points at it (alignments, team, links, …)."""
-
-        def condition(model: type[Model]) -> Q | None:
-            columns = initiative_columns(model)
-            if not columns:
-                return None
-            return functools.reduce(operator.or_, (Q(**{c: initiative.pk}) for c in columns))
-
-        return self.per_table(condition)
-
-    def with_context(self, key: str, value: str) -> EventTables:
-        """Events whose history context has `key` = value (actor, channel)."""
-        return self.filter(**{f"pgh_context__metadata__{key}": value})
-
-    # -- reading a page ------------------------------------------------------------------------
-
-    def positions(
-        self, *, after: Position | None, before: datetime.datetime | None, limit: int
-    ) -> list[Position]:
-        """The first `limit` positions after `after` and before `before`: per table the first
-        `limit` in its index order, merged by PostgreSQL in one statement.
-        """
-        parts = []
-        for table, model in enumerate(event_tables()):
-            queryset = self.tables.get(model)
-            if queryset is None:
-                continue
-            if after is not None:
-                queryset = queryset.filter(after_position(after, table))
-            if before is not None:
-                queryset = queryset.filter(pgh_created_at__lt=before)
-            parts.append(
-                queryset.order_by("pgh_created_at", "pgh_id")
-                .annotate(feed_table=Value(table))
-                .values_list("pgh_created_at", "feed_table", "pgh_id")[:limit]
-            )
-        if not parts:
-            return []
-        rows = parts[0]
-        if len(parts) > 1:
-            merged = parts[0].union(*parts[1:], all=True)
-            rows = merged.order_by("pgh_created_at", "feed_table", "pgh_id")[:limit]
-        return [Position(*row) for row in rows]
-
-    @staticmethod
-    def events(positions: list[Position]) -> list[Events]:
-        """The events at these positions, in their order, with data and diff."""
-        if not positions:
-            return []
-        models = event_tables()
-        ids: dict[type[Model], list[int]] = defaultdict(list)
-        for position in positions:
-            ids[models[position.table]].append(position.pgh_id)
-        condition = functools.reduce(
-            operator.or_,
-            (Q(pgh_model=model._meta.label, pgh_id__in=pks) for model, pks in ids.items()),
-        )
-        found = {
-            (event.pgh_model, event.pgh_id): event
-            for event in Events.objects.across(*ids).filter(condition)
+    labels = sorted(
+        {
+            model.pgh_tracked_model._meta.label
+            for model in apps.get_app_config("registry").get_models()
+            if hasattr(model, "pgh_tracked_model")
         }
-        keys = [(models[p.table]._meta.label, p.pgh_id) for p in positions]
-        return [found[key] for key in keys if key in found]  # pruned meanwhile: gone
+    )
+    return [(label.split(".", 1)[1].lower(), label) for label in labels]
 
 
-def after_position(position: Position, table: int) -> Q:
-    """Rows of `table` after `position`, as one range of its (pgh_created_at, pgh_id) index.
+class ChangeFilterSet(filters.FilterSet):
+    """Filters of the audit feed: what changed, who changed it, through which channel, when.
 
-    A row-value comparison: `time > t OR (time = t AND id > k)` would make PostgreSQL filter
-    every row of the index before the position.
+    They narrow each event table on its own (`registry.api.changes.EventTables`), which the
+    feed then pages table by table.
     """
-    if table < position.table:
-        return Q(pgh_created_at__gt=position.at)
-    if table > position.table:
-        return Q(pgh_created_at__gte=position.at)
-    moment = Tuple(F("pgh_created_at"), F("pgh_id"))
-    return Q(TupleGreaterThan(moment, (position.at, position.pgh_id)))
+
+    object_type = filters.MultipleChoiceFilter(
+        choices=lambda: [(value, value) for value, _label in _tracked_object_types()],
+        method="filter_object_type",
+        help_text=_("initiative, goal, alignment, teamrole, … Repeatable."),
+    )
+    object_id = filters.CharFilter(method="filter_object_id")
+    initiative = by_initiative_key(
+        method="filter_initiative",
+        help_text=_("Changes of this initiative and of its alignments, team and links."),
+    )
+    actor = filters.CharFilter(
+        method="filter_context", help_text=_("A username or a token's name.")
+    )
+    channel = filters.ChoiceFilter(choices=choices.Channel.choices, method="filter_context")
+    label = filters.CharFilter(field_name="pgh_label")
+    since = SinceFilter(field_name="pgh_created_at", lookup_expr="gte")
+    until = SinceFilter(field_name="pgh_created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Events
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: EventTables) -> EventTables:  # type: ignore[override]
+        # django-filter's own loop asserts a QuerySet after each filter; these are several.
+        for name, value in self.form.cleaned_data.items():
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def filter_object_type(self, queryset: EventTables, name: str, value: list[str]) -> EventTables:
+        labels = dict(_tracked_object_types())
+        return queryset.of_objects({labels[v] for v in value})
+
+    def filter_object_id(self, queryset: EventTables, name: str, value: str) -> EventTables:
+        return queryset.of_object_id(value)
+
+    def filter_initiative(self, queryset: EventTables, name: str, value: Initiative) -> EventTables:
+        return queryset.referencing(value)
+
+    def filter_context(self, queryset: EventTables, name: str, value: str) -> EventTables:
+        return queryset.with_context(name, value)
 
 
 class ChangeFeedPagination(CursorPagination):
@@ -245,3 +195,17 @@ class ChangeFeedPagination(CursorPagination):
         self.page = EventTables.events(positions)
         self.display_page_controls = self.has_next
         return self.page
+
+
+class ChangeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The audit feed: every recorded change with actor, channel and changed fields, oldest
+    first, paged by cursor so a tool can poll it with `since` and follow `next`.
+    """
+
+    serializer_class = ChangeSerializer
+    filterset_class = ChangeFilterSet
+    pagination_class = ChangeFeedPagination
+    permission_classes = [ReadOnly]
+
+    def get_queryset(self) -> EventTables:  # type: ignore[override]
+        return EventTables.visible_to(self.request.user)

@@ -3,11 +3,23 @@
 from django.urls import path
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from registry.api import export_views, sync_views, views
+from registry.api.changes import ChangeViewSet
 from registry.api.core.permissions import ReadOnly
-from registry.api.report_views import ReportViewSet
-from registry.api.review_views import ReviewViewSet
-from registry.api.saved_views_api import SavedViewViewSet
+from registry.api.initiatives.exports import InitiativeExportViewSet
+from registry.api.initiatives.views import InitiativeViewSet
+from registry.api.organisation import DepartmentViewSet, PersonViewSet, SystemViewSet, TagViewSet
+from registry.api.parts import (
+    AlignmentViewSet,
+    DependencyViewSet,
+    NoteViewSet,
+    StageChangeViewSet,
+    TeamRoleViewSet,
+)
+from registry.api.reports import ReportViewSet
+from registry.api.reviews import ReviewDecisionViewSet, ReviewViewSet
+from registry.api.saved_views import SavedViewViewSet
+from registry.api.strategy import GoalViewSet, MeasurementViewSet, VisionViewSet
+from registry.api.sync import InitiativeSyncBatchView, InitiativeSyncView
 from registry.api.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -21,22 +33,22 @@ class RootView(APIRootView):
 
 router = DefaultRouter()
 router.APIRootView = RootView
-router.register("visions", views.VisionViewSet, basename="vision")
-router.register("goals", views.GoalViewSet, basename="goal")
-router.register("measurements", views.MeasurementViewSet, basename="measurement")
-router.register("departments", views.DepartmentViewSet, basename="department")
-router.register("people", views.PersonViewSet, basename="person")
-router.register("systems", views.SystemViewSet, basename="system")
-router.register("tags", views.TagViewSet, basename="tag")
-router.register("initiatives", views.InitiativeViewSet, basename="initiative")
-router.register("alignments", views.AlignmentViewSet, basename="alignment")
-router.register("team-roles", views.TeamRoleViewSet, basename="teamrole")
-router.register("dependencies", views.DependencyViewSet, basename="dependency")
-router.register("notes", views.NoteViewSet, basename="note")
-router.register("stage-changes", views.StageChangeViewSet, basename="stagechange")
+router.register("visions", VisionViewSet, basename="vision")
+router.register("goals", GoalViewSet, basename="goal")
+router.register("measurements", MeasurementViewSet, basename="measurement")
+router.register("departments", DepartmentViewSet, basename="department")
+router.register("people", PersonViewSet, basename="person")
+router.register("systems", SystemViewSet, basename="system")
+router.register("tags", TagViewSet, basename="tag")
+router.register("initiatives", InitiativeViewSet, basename="initiative")
+router.register("alignments", AlignmentViewSet, basename="alignment")
+router.register("team-roles", TeamRoleViewSet, basename="teamrole")
+router.register("dependencies", DependencyViewSet, basename="dependency")
+router.register("notes", NoteViewSet, basename="note")
+router.register("stage-changes", StageChangeViewSet, basename="stagechange")
 router.register("reviews", ReviewViewSet, basename="review")
-router.register("review-decisions", views.ReviewDecisionViewSet, basename="reviewdecision")
-router.register("changes", views.ChangeViewSet, basename="change")
+router.register("review-decisions", ReviewDecisionViewSet, basename="reviewdecision")
+router.register("changes", ChangeViewSet, basename="change")
 router.register("reports", ReportViewSet, basename="report")
 router.register("saved-views", SavedViewViewSet, basename="savedview")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
@@ -46,17 +58,17 @@ router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 urlpatterns = [
     path(
         "initiatives/sync/",
-        sync_views.InitiativeSyncBatchView.as_view(),
+        InitiativeSyncBatchView.as_view(),
         name="initiative-sync-batch",
     ),
     path(
         "initiatives/sync/<str:source>/<path:external_id>/",
-        sync_views.InitiativeSyncView.as_view(),
+        InitiativeSyncView.as_view(),
         name="initiative-sync",
     ),
     path(
         "initiatives/export/",
-        export_views.InitiativeExportViewSet.as_view({"get": "list"}),
+        InitiativeExportViewSet.as_view({"get": "list"}),
         name="initiative-export",
     ),
     *router.urls,

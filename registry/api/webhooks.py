@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry import permissions as rules
-from registry.api.serializers import department_field, goal_field
+from registry.api.core.relations import department_field, goal_field
 from registry.models.webhooks import MIN_SECRET_LENGTH
 from registry.services.webhooks import (
     DeliveryStatus,

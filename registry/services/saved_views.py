@@ -39,7 +39,7 @@ class SavedViewError(Exception):
 
 def filter_names() -> frozenset[str]:
     """The initiative list's filters (the API's InitiativeFilterSet) a view may hold."""
-    from registry.api.filtersets import InitiativeFilterSet
+    from registry.selectors.filters import InitiativeFilterSet
 
     return frozenset(InitiativeFilterSet.base_filters) - NOT_FILTERS
 
@@ -50,8 +50,8 @@ def normalized_query(query: str) -> str:
     Raises SavedViewError naming the first bad parameter, so a view can never be saved that
     the initiative list would refuse.
     """
-    from registry.api.filtersets import InitiativeFilterSet
     from registry.models import Initiative
+    from registry.selectors.filters import InitiativeFilterSet
 
     data = QueryDict((query or "").strip().lstrip("?"), mutable=True)
     unknown = sorted(set(data) - filter_names())

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
@@ -25,16 +25,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from registry.api import report_serializers as shapes
+from registry import choices
 from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
+from registry.quarters import quarter_bounds
 from registry.selectors import reports
 
 Rows = list[dict[str, Any]]
-
-
-# --- CSV: one flat row per figure, initiative or group member -------------------------------------
 
 
 def _portfolio_rows(body: Mapping[str, Any]) -> Rows:
@@ -134,6 +132,37 @@ def _fields(serializer: type[serializers.Serializer], *, without: tuple[str, ...
     return tuple(name for name in serializer().fields if name not in without)
 
 
+class ReportParametersSerializer(serializers.Serializer):
+    """Query parameters every report takes; a bad value is a 400 naming the parameter."""
+
+    vision = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=_("Id of the vision to report on; default: the active vision."),
+    )
+    period = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "A quarter such as 2026-Q4: only initiatives whose dates overlap it. Default: "
+            "the whole live portfolio."
+        ),
+    )
+
+    def validate_period(self, value: str) -> str | None:
+        value = value.strip().upper()
+        if not value:
+            return None
+        try:
+            quarter_bounds(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("'%(value)s' is not a quarter like 2026-Q4.") % {"value": value},
+                code="invalid",
+            ) from None
+        return value
+
+
 @dataclass(frozen=True)
 class Report:
     """One report endpoint: what it computes, how it is shaped and flattened."""
@@ -145,7 +174,288 @@ class Report:
     csv_rows: Callable[[Mapping[str, Any]], Rows]
     description: str | Promise
     listing: bool = True
-    parameters: type[serializers.Serializer] = shapes.ReportParametersSerializer
+    parameters: type[serializers.Serializer] = ReportParametersSerializer
+
+
+class SystemsParametersSerializer(ReportParametersSerializer):
+    min_initiatives = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        default=2,
+        help_text=_("List systems used by at least this many open initiatives (default 2)."),
+    )
+
+
+def nullable_text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+class ReportVisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=choices.VisionStatus.choices)
+
+
+class ReportScopeSerializer(serializers.Serializer):
+    """What a report is about: the vision (null when there is no active one) and quarter."""
+
+    vision = ReportVisionSerializer(allow_null=True)
+    period = nullable_text(help_text=_("The quarter asked for, or null for the whole portfolio."))
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    # Sums of many budgets need more digits than one budget.
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+class PortfolioTotalsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    aligned_count = serializers.IntegerField()
+    share_aligned = serializers.FloatField(
+        allow_null=True, help_text=_("aligned_count / count, 0–1; null for an empty portfolio.")
+    )
+    budget_planned = money()
+    budget_spent = money()
+    budget_planned_unaligned = money(help_text=_("Planned budget of work that serves no goal."))
+    budget_spent_unaligned = money()
+    coverage_gap_count = serializers.IntegerField(help_text=_("Goals no open initiative serves."))
+    currencies = serializers.ListField(child=serializers.CharField())
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    code = nullable_text(help_text=_("The vocabulary code, slug or goal code; null: none."))
+    name = nullable_text(help_text=_("Department name or goal title where there is one."))
+    count = serializers.IntegerField()
+    aligned_count = serializers.IntegerField()
+    budget_planned = money()
+    budget_spent = money()
+
+
+class PortfolioBreakdownsSerializer(serializers.Serializer):
+    """Each breakdown adds up to the totals; vocabularies list every code (zeros included)."""
+
+    stage = BreakdownRowSerializer(many=True)
+    kind = BreakdownRowSerializer(many=True)
+    lead_department = BreakdownRowSerializer(many=True)
+    primary_goal = BreakdownRowSerializer(many=True)
+    alignment_level = BreakdownRowSerializer(many=True)
+    risk_tier = BreakdownRowSerializer(many=True)
+    interaction_mode = BreakdownRowSerializer(many=True)
+    currency = BreakdownRowSerializer(many=True)
+
+
+class PortfolioReportSerializer(ReportScopeSerializer):
+    """Counts and budget of the live portfolio by stage, kind, department, goal, alignment
+    level, risk tier, interaction mode and currency.
+    """
+
+    totals = PortfolioTotalsSerializer()
+    breakdowns = PortfolioBreakdownsSerializer()
+
+
+class MatrixGoalSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    theme = serializers.CharField(allow_blank=True)
+    weight = serializers.IntegerField()
+    count = serializers.IntegerField()
+    budget_planned = money()
+    max_strength = serializers.IntegerField(help_text=_("0 (none) to 3 (strong)."))
+    alignment_level = serializers.ChoiceField(choices=choices.AlignmentLevel.choices)
+
+
+class MatrixDepartmentSerializer(serializers.Serializer):
+    slug = nullable_text(help_text=_("null: initiatives without a lead department."))
+    name = nullable_text()
+    count = serializers.IntegerField()
+    aligned_count = serializers.IntegerField()
+    budget_planned = money()
+
+
+class MatrixCellSerializer(serializers.Serializer):
+    goal = serializers.CharField()
+    department = nullable_text()
+    count = serializers.IntegerField()
+    budget_planned = money()
+    max_strength = serializers.IntegerField()
+    alignment_level = serializers.ChoiceField(choices=choices.AlignmentLevel.choices)
+
+
+class MatrixUnalignedSerializer(serializers.Serializer):
+    department = nullable_text()
+    count = serializers.IntegerField()
+    budget_planned = money()
+
+
+class AlignmentMatrixReportSerializer(ReportScopeSerializer):
+    """Goals × lead departments over the open initiatives: the heatmap of who serves what."""
+
+    goals = MatrixGoalSerializer(many=True)
+    departments = MatrixDepartmentSerializer(many=True)
+    cells = MatrixCellSerializer(many=True)
+    unaligned = MatrixUnalignedSerializer(many=True)
+
+
+class GoalProgressRowSerializer(serializers.Serializer):
+    """Each live goal of the vision: baseline, latest measurement, target and the straight
+    line from baseline date to target date it should follow.
+    """
+
+    code = serializers.CharField()
+    title = serializers.CharField()
+    theme = serializers.CharField(allow_blank=True)
+    # Declared fields leave the class, so `parent` and `source` shadow nothing at run time.
+    parent = nullable_text()  # type: ignore[assignment]
+    metric = serializers.ChoiceField(choices=choices.Metric.choices)
+    unit = serializers.CharField()
+    direction = serializers.ChoiceField(choices=choices.Direction.choices)
+    weight = serializers.IntegerField()
+    baseline = serializers.DecimalField(max_digits=14, decimal_places=4)
+    baseline_date = serializers.DateField()
+    current = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    current_on = serializers.DateField(allow_null=True)
+    target = serializers.DecimalField(max_digits=14, decimal_places=4)
+    target_date = serializers.DateField()
+    progress_pct = serializers.FloatField(allow_null=True)
+    expected_pct = serializers.FloatField()
+    on_track = serializers.BooleanField(allow_null=True)
+    contributing_count = serializers.IntegerField()
+    contributing_keys = serializers.ListField(child=serializers.CharField())
+
+
+class CoverageGapSerializer(serializers.Serializer):
+    """A goal of the vision that no open initiative serves, highest weight first."""
+
+    code = serializers.CharField()
+    title = serializers.CharField()
+    theme = serializers.CharField(allow_blank=True)
+    metric = serializers.ChoiceField(choices=choices.Metric.choices)
+    weight = serializers.IntegerField()
+    target = serializers.DecimalField(max_digits=14, decimal_places=4)
+    target_date = serializers.DateField()
+    owner_name = nullable_text()
+    owner_email = nullable_text()
+
+
+class SiloSerializer(serializers.Serializer):
+    """An open initiative whose lead, participating departments and team span one department."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    kind = serializers.ChoiceField(choices=choices.Kind.choices)
+    lead_department = nullable_text()
+    lead_department_name = nullable_text()
+    owner_name = nullable_text()
+    owner_email = nullable_text()
+    spanned_departments = serializers.IntegerField()
+    alignment_level = serializers.ChoiceField(choices=choices.AlignmentLevel.choices)
+    budget_planned = money()
+    currency = serializers.CharField()
+
+
+class GateGapSerializer(serializers.Serializer):
+    """An open initiative brought in by sync or import at its stage that still lacks the
+    evidence that stage's gates ask for.
+    """
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    paused_from = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
+    external_id = nullable_text()
+    imported_from = serializers.CharField(help_text=_("The source that brought it in."))
+    lead_department = nullable_text()
+    lead_department_name = nullable_text()
+    owner_name = nullable_text()
+    owner_email = nullable_text()
+    gate_gaps = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.Gate.choices),
+        help_text=_("The missing evidence, in lifecycle order."),
+    )
+
+
+class OverlapMemberSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    lead_department = serializers.CharField()
+    lead_department_name = serializers.CharField()
+
+
+class SystemDepartmentSerializer(serializers.Serializer):
+    department = nullable_text()
+    department_name = nullable_text()
+    count = serializers.IntegerField()
+    initiatives = serializers.ListField(child=serializers.CharField())
+
+
+class SharedSystemSerializer(serializers.Serializer):
+    """A system many open initiatives use: an integration and data-protection hot spot."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.ChoiceField(choices=choices.SystemCategory.choices)
+    owner_department = nullable_text()
+    contains_personal_data = serializers.BooleanField()
+    initiative_count = serializers.IntegerField()
+    department_count = serializers.IntegerField()
+    by_department = SystemDepartmentSerializer(many=True)
+
+
+class GoalProgressReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = GoalProgressRowSerializer(many=True)
+
+
+class CoverageReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = CoverageGapSerializer(many=True)
+
+
+class SilosReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = SiloSerializer(many=True)
+
+
+REPORT_RULES = [reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM]
+
+
+class OverlapGroupReasonSerializer(serializers.Serializer):
+    """Same kind, touchpoint and journey stage; or same primary goal and system."""
+
+    rule = serializers.ChoiceField(choices=REPORT_RULES)
+    kind = serializers.CharField(required=False)
+    touchpoint = serializers.CharField(required=False)
+    journey_stage = serializers.CharField(required=False)
+    goal = serializers.CharField(required=False)
+    system = serializers.CharField(required=False)
+
+
+class OverlapGroupSerializer(serializers.Serializer):
+    """Open initiatives of different lead departments that do the same thing: candidates
+    for merging, largest groups first.
+    """
+
+    members = OverlapMemberSerializer(many=True)
+    departments = serializers.ListField(child=serializers.CharField())
+    reasons = OverlapGroupReasonSerializer(many=True)
+
+
+class OverlapsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = OverlapGroupSerializer(many=True)
+
+
+class SystemsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = SharedSystemSerializer(many=True)
+
+
+class GateGapsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = GateGapSerializer(many=True)
 
 
 REPORTS: dict[str, Report] = {
@@ -154,7 +464,7 @@ REPORTS: dict[str, Report] = {
         Report(
             name="portfolio",
             compute=reports.portfolio_summary,
-            serializer=shapes.PortfolioReportSerializer,
+            serializer=PortfolioReportSerializer,
             csv_columns=(
                 "dimension",
                 "code",
@@ -175,7 +485,7 @@ REPORTS: dict[str, Report] = {
         Report(
             name="alignment-matrix",
             compute=reports.alignment_matrix,
-            serializer=shapes.AlignmentMatrixReportSerializer,
+            serializer=AlignmentMatrixReportSerializer,
             csv_columns=(
                 "goal",
                 "goal_title",
@@ -198,8 +508,8 @@ REPORTS: dict[str, Report] = {
         Report(
             name="goal-progress",
             compute=reports.goal_progress,
-            serializer=shapes.GoalProgressReportSerializer,
-            csv_columns=_fields(shapes.GoalProgressRowSerializer),
+            serializer=GoalProgressReportSerializer,
+            csv_columns=_fields(GoalProgressRowSerializer),
             csv_rows=_results,
             description=gettext_lazy(
                 "Each goal of the vision: baseline, latest measurement, target, progress in % "
@@ -210,8 +520,8 @@ REPORTS: dict[str, Report] = {
         Report(
             name="coverage",
             compute=reports.coverage_gaps,
-            serializer=shapes.CoverageReportSerializer,
-            csv_columns=_fields(shapes.CoverageGapSerializer),
+            serializer=CoverageReportSerializer,
+            csv_columns=_fields(CoverageGapSerializer),
             csv_rows=_results,
             description=gettext_lazy(
                 "Coverage gaps: goals of the vision that no open initiative serves, highest "
@@ -221,8 +531,8 @@ REPORTS: dict[str, Report] = {
         Report(
             name="silos",
             compute=reports.silos,
-            serializer=shapes.SilosReportSerializer,
-            csv_columns=_fields(shapes.SiloSerializer),
+            serializer=SilosReportSerializer,
+            csv_columns=_fields(SiloSerializer),
             csv_rows=_results,
             description=gettext_lazy(
                 "Open initiatives whose lead, participating departments and team span a single "
@@ -232,10 +542,10 @@ REPORTS: dict[str, Report] = {
         Report(
             name="overlaps",
             compute=reports.overlaps,
-            serializer=shapes.OverlapsReportSerializer,
+            serializer=OverlapsReportSerializer,
             csv_columns=(
                 "group",
-                *_fields(shapes.OverlapMemberSerializer),
+                *_fields(OverlapMemberSerializer),
                 "group_departments",
                 "reasons",
             ),
@@ -249,16 +559,16 @@ REPORTS: dict[str, Report] = {
         Report(
             name="systems",
             compute=reports.shared_systems,
-            serializer=shapes.SystemsReportSerializer,
+            serializer=SystemsReportSerializer,
             csv_columns=(
-                *_fields(shapes.SharedSystemSerializer, without=("by_department",)),
+                *_fields(SharedSystemSerializer, without=("by_department",)),
                 "department",
                 "department_name",
                 "department_initiative_count",
                 "initiatives",
             ),
             csv_rows=_system_rows,
-            parameters=shapes.SystemsParametersSerializer,
+            parameters=SystemsParametersSerializer,
             description=gettext_lazy(
                 "Shared-system hot spots: systems that many open initiatives use, most used "
                 "first, with the departments using them. CSV: one row per system and "
@@ -268,8 +578,8 @@ REPORTS: dict[str, Report] = {
         Report(
             name="gate-gaps",
             compute=reports.gate_gaps,
-            serializer=shapes.GateGapsReportSerializer,
-            csv_columns=_fields(shapes.GateGapSerializer),
+            serializer=GateGapsReportSerializer,
+            csv_columns=_fields(GateGapSerializer),
             csv_rows=_results,
             description=gettext_lazy(
                 "Open initiatives brought in by sync or import at a stage they had elsewhere "
@@ -293,6 +603,19 @@ def _report_schema(name: str) -> Callable:
             ),
         },
     )
+
+
+class ReportIndexSerializer(serializers.Serializer):
+    """Where each report is served."""
+
+    portfolio = serializers.URLField()
+    alignment_matrix = serializers.URLField()
+    goal_progress = serializers.URLField()
+    coverage = serializers.URLField()
+    silos = serializers.URLField()
+    overlaps = serializers.URLField()
+    systems = serializers.URLField()
+    gate_gaps = serializers.URLField()
 
 
 class ReportViewSet(viewsets.GenericViewSet):
@@ -361,7 +684,7 @@ class ReportViewSet(viewsets.GenericViewSet):
         return vision
 
     @extend_schema(
-        responses=shapes.ReportIndexSerializer,
+        responses=ReportIndexSerializer,
         description=_("Where each report is served."),
     )
     def list(self, request: Request) -> Response:

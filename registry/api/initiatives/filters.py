@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
-from registry.api.filtersets import InitiativeFilterSet
+from registry.selectors.filters import InitiativeFilterSet
 from registry.services.saved_views import SavedViewError, merged_filters, saved_view_resolve
 
 

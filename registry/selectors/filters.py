@@ -1,4 +1,5 @@
-"""FilterSets of the v1 API.
+"""The initiative list's filters, one definition for the API, the admin's saved-view
+filter and saved views, and the strict filter vocabulary every resource's FilterSet uses.
 
 Every filter is strict: an unknown choice, a malformed date or quarter, a non-numeric id
 or an unknown natural key is a 400 whose `attr` names the parameter — never ignored.
@@ -19,10 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from pghistory.models import Events
 
 from registry import choices
-from registry.api.changes import EventTables
 from registry.models import (
     Alignment,
     Department,
@@ -30,15 +29,9 @@ from registry.models import (
     Goal,
     Initiative,
     InitiativeQuerySet,
-    Measurement,
-    Note,
     Person,
-    Review,
-    ReviewDecision,
-    StageChange,
     System,
     Tag,
-    TeamRole,
     Vision,
 )
 from registry.quarters import quarter_bounds
@@ -444,282 +437,7 @@ class InitiativeFilterSet(RequestedFiltersOnly, filters.FilterSet):
 # --- strategy and organisation --------------------------------------------------------------
 
 
-class VisionFilterSet(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(choices=choices.VisionStatus.choices)
-    ordering = OrderingFilter(fields=("horizon_start", "title", "updated_at"))
-
-    class Meta:
-        model = Vision
-        fields: list[str] = []
-
-
-class GoalFilterSet(filters.FilterSet):
-    vision = by_id(Vision.objects.all(), str(_("vision with id")))
-    theme = filters.CharFilter(lookup_expr="iexact")
-    metric = filters.MultipleChoiceFilter(choices=choices.Metric.choices)
-    direction = filters.ChoiceFilter(choices=choices.Direction.choices)
-    owner = by_person(field_name="owner")
-    parent = by_goal_code(field_name="parent")
-    active_vision = StrictBooleanFilter(
-        method="filter_active_vision", help_text=_("true: goals of the active vision only.")
-    )
-    archived = StrictBooleanFilter(
-        method="filter_archived", help_text=_("Default false: archived goals are left out.")
-    )
-    include_archived = StrictBooleanFilter(
-        method="filter_passthrough", help_text=_("true: live and archived together.")
-    )
-    updated_since = SinceFilter(
-        field_name="updated_at",
-        lookup_expr="gte",
-        help_text=_(
-            "ISO date or date-time. Switches to cursor pagination ordered by (updated_at, id) "
-            "and includes archived goals (and tombstones of deleted ones)."
-        ),
-    )
-    ordering = OrderingFilter(
-        fields=("code", "title", "weight", "target_date", "updated_at", "progress"),
-        tie_breaker="code",
-    )
-
-    class Meta:
-        model = Goal
-        fields: list[str] = []
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        data = self.form.cleaned_data
-        wants_archived = data.get("archived") is not None or data.get("include_archived")
-        if not wants_archived and data.get("updated_since") is None:
-            queryset = queryset.filter(archived_at__isnull=True)
-        return super().filter_queryset(queryset)
-
-    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset
-
-    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset.filter(archived_at__isnull=not value)
-
-    def filter_active_vision(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        active = Q(vision__status=choices.VisionStatus.ACTIVE)
-        return queryset.filter(active) if value else queryset.exclude(active)
-
-
-class MeasurementFilterSet(filters.FilterSet):
-    goal = by_goal_code()
-    observed_from = filters.DateFilter(field_name="observed_on", lookup_expr="gte")
-    observed_to = filters.DateFilter(field_name="observed_on", lookup_expr="lte")
-    source = filters.CharFilter(lookup_expr="iexact")
-    ordering = OrderingFilter(fields=("observed_on", "value", "created_at"))
-
-    class Meta:
-        model = Measurement
-        fields: list[str] = []
-
-
-class DepartmentFilterSet(filters.FilterSet):
-    function = filters.MultipleChoiceFilter(choices=choices.DepartmentFunction.choices)
-    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
-    ordering = OrderingFilter(fields=("name", "slug"))
-
-    class Meta:
-        model = Department
-        fields: list[str] = []
-
-
-class PersonFilterSet(filters.FilterSet):
-    department = by_slug(Department.objects.all(), str(_("department with slug")))
-    department_id = by_id(
-        Department.objects.all(), str(_("department with id")), field_name="department"
-    )
-    email = filters.CharFilter(lookup_expr="iexact")
-    has_login = StrictBooleanFilter(field_name="user", lookup_expr="isnull", exclude=True)
-    q = filters.CharFilter(method="filter_q", help_text=_("Part of the name or e-mail."))
-    ordering = OrderingFilter(fields=("name", "email"))
-
-    class Meta:
-        model = Person
-        fields: list[str] = []
-
-    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Q(name__icontains=value) | Q(email__icontains=value))
-
-
-class SystemFilterSet(filters.FilterSet):
-    category = filters.MultipleChoiceFilter(choices=choices.SystemCategory.choices)
-    owner_department = by_slug(Department.objects.all(), str(_("department with slug")))
-    vendor = filters.CharFilter(lookup_expr="iexact")
-    contains_personal_data = StrictBooleanFilter()
-    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
-    ordering = OrderingFilter(fields=("name", "slug", "category"))
-
-    class Meta:
-        model = System
-        fields: list[str] = []
-
-
-class TagFilterSet(filters.FilterSet):
-    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
-    ordering = OrderingFilter(fields=("name",))
-
-    class Meta:
-        model = Tag
-        fields: list[str] = []
-
-
 # --- the parts of an initiative -------------------------------------------------------------
 
 
-class AlignmentFilterSet(filters.FilterSet):
-    initiative = by_initiative_key()
-    goal = by_goal_code()
-    vision = by_id(Vision.objects.all(), str(_("vision with id")), field_name="goal__vision")
-    strength = filters.MultipleChoiceFilter(choices=choices.AlignmentStrength.choices)
-    is_primary = StrictBooleanFilter()
-    updated_since = SinceFilter(
-        field_name="updated_at",
-        lookup_expr="gte",
-        help_text=_(
-            "ISO date or date-time. Switches to cursor pagination ordered by (updated_at, id) "
-            "and includes tombstones of deleted alignments."
-        ),
-    )
-    ordering = OrderingFilter(fields=("updated_at", "strength", "created_at"))
-
-    class Meta:
-        model = Alignment
-        fields: list[str] = []
-
-
-class TeamRoleFilterSet(filters.FilterSet):
-    initiative = by_initiative_key()
-    person = by_person()
-    role = filters.MultipleChoiceFilter(choices=choices.TeamRoleKind.choices)
-    ordering = OrderingFilter(fields=("role",))
-
-    class Meta:
-        model = TeamRole
-        fields: list[str] = []
-
-
-class DependencyFilterSet(filters.FilterSet):
-    initiative = by_initiative_key(field_name="from_initiative", help_text=_("The needing one."))
-    depends_on = by_initiative_key(field_name="to_initiative", help_text=_("The needed one."))
-    ordering = OrderingFilter(fields=("created_at",))
-
-    class Meta:
-        model = Dependency
-        fields: list[str] = []
-
-
-class NoteFilterSet(filters.FilterSet):
-    initiative = by_initiative_key()
-    goal = by_goal_code()
-    review = by_id(Review.objects.all(), str(_("review with id")))
-    kind = filters.MultipleChoiceFilter(choices=choices.NoteKind.choices)
-    author = filters.CharFilter(field_name="author__username")
-    since = SinceFilter(field_name="at", lookup_expr="gte")
-    ordering = OrderingFilter(fields=("at",))
-
-    class Meta:
-        model = Note
-        fields: list[str] = []
-
-
-class StageChangeFilterSet(filters.FilterSet):
-    initiative = by_initiative_key()
-    from_stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices)
-    to_stage = filters.MultipleChoiceFilter(choices=choices.Stage.choices)
-    since = SinceFilter(field_name="at", lookup_expr="gte")
-    until = SinceFilter(field_name="at", lookup_expr="lt")
-    ordering = OrderingFilter(fields=("at",))
-
-    class Meta:
-        model = StageChange
-        fields: list[str] = []
-
-
-class ReviewFilterSet(filters.FilterSet):
-    vision = by_id(Vision.objects.all(), str(_("vision with id")))
-    period = QuarterFilter()
-    status = filters.ChoiceFilter(choices=choices.ReviewStatus.choices)
-    ordering = OrderingFilter(fields=("period", "held_on"))
-
-    class Meta:
-        model = Review
-        fields: list[str] = []
-
-
-class ReviewDecisionFilterSet(filters.FilterSet):
-    review = by_id(Review.objects.all(), str(_("review with id")))
-    initiative = by_initiative_key()
-    decision = filters.MultipleChoiceFilter(choices=choices.Decision.choices)
-    ordering = OrderingFilter(fields=("decided_at",))
-
-    class Meta:
-        model = ReviewDecision
-        fields: list[str] = []
-
-
 # --- the change feed ------------------------------------------------------------------------
-
-
-def _tracked_object_types() -> list[tuple[str, str]]:
-    from django.apps import apps
-
-    labels = sorted(
-        {
-            model.pgh_tracked_model._meta.label
-            for model in apps.get_app_config("registry").get_models()
-            if hasattr(model, "pgh_tracked_model")
-        }
-    )
-    return [(label.split(".", 1)[1].lower(), label) for label in labels]
-
-
-class ChangeFilterSet(filters.FilterSet):
-    """Filters of the audit feed: what changed, who changed it, through which channel, when.
-
-    They narrow each event table on its own (`registry.api.changes.EventTables`), which the
-    feed then pages table by table.
-    """
-
-    object_type = filters.MultipleChoiceFilter(
-        choices=lambda: [(value, value) for value, _label in _tracked_object_types()],
-        method="filter_object_type",
-        help_text=_("initiative, goal, alignment, teamrole, … Repeatable."),
-    )
-    object_id = filters.CharFilter(method="filter_object_id")
-    initiative = by_initiative_key(
-        method="filter_initiative",
-        help_text=_("Changes of this initiative and of its alignments, team and links."),
-    )
-    actor = filters.CharFilter(
-        method="filter_context", help_text=_("A username or a token's name.")
-    )
-    channel = filters.ChoiceFilter(choices=choices.Channel.choices, method="filter_context")
-    label = filters.CharFilter(field_name="pgh_label")
-    since = SinceFilter(field_name="pgh_created_at", lookup_expr="gte")
-    until = SinceFilter(field_name="pgh_created_at", lookup_expr="lt")
-
-    class Meta:
-        model = Events
-        fields: list[str] = []
-
-    def filter_queryset(self, queryset: EventTables) -> EventTables:  # type: ignore[override]
-        # django-filter's own loop asserts a QuerySet after each filter; these are several.
-        for name, value in self.form.cleaned_data.items():
-            queryset = self.filters[name].filter(queryset, value)
-        return queryset
-
-    def filter_object_type(self, queryset: EventTables, name: str, value: list[str]) -> EventTables:
-        labels = dict(_tracked_object_types())
-        return queryset.of_objects({labels[v] for v in value})
-
-    def filter_object_id(self, queryset: EventTables, name: str, value: str) -> EventTables:
-        return queryset.of_object_id(value)
-
-    def filter_initiative(self, queryset: EventTables, name: str, value: Initiative) -> EventTables:
-        return queryset.referencing(value)
-
-    def filter_context(self, queryset: EventTables, name: str, value: str) -> EventTables:
-        return queryset.with_context(name, value)

@@ -16,7 +16,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.api.views import InitiativeViewSet
+from registry.api.initiatives.views import InitiativeViewSet
 from registry.spreadsheets import exports
 
 

@@ -34,9 +34,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.core.pagination import InitiativePagination
-from registry.api.filtersets import SinceField
 from registry.models import Goal, Initiative
 from registry.permissions import is_pmo
+from registry.selectors.filters import SinceField
 
 # A deletion sorts strictly after the row's last version, even if the deleting transaction
 # started (by the database's clock) a moment before the row's application-clock timestamp.

@@ -25,8 +25,8 @@ from rest_framework.serializers import BaseSerializer
 from registry import permissions as rules
 from registry.api.core.authentication import request_token
 from registry.api.core.permissions import RegistryPermission
-from registry.api.filtersets import StrictBooleanFilter
-from registry.api.views import RegistryViewSet, acting_user
+from registry.api.core.viewsets import RegistryViewSet, acting_user
+from registry.selectors.filters import StrictBooleanFilter
 from registry.services.saved_views import SavedView, SavedViewError, normalized_query
 
 

@@ -1,0 +1,361 @@
+"""`/initiatives/`: the portfolio, filtered, as JSON (the fast read path) or CSV; writes,
+lifecycle moves, archive and restore, and each initiative's history.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Model, Prefetch, QuerySet, Value, When
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from pghistory.models import Events
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.renderers import BrowsableAPIRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from registry import choices
+from registry import permissions as rules
+from registry.api.changes import ChangeSerializer
+from registry.api.core.authentication import request_token
+from registry.api.core.errors import Conflict
+from registry.api.core.feeds import (
+    InitiativeFeedMixin,
+    InitiativeTombstoneSerializer,
+    feed_item_schema,
+)
+from registry.api.core.idempotency import idempotent
+from registry.api.core.json_renderer import FastJSONRenderer
+from registry.api.core.pagination import InitiativePagination, PageNumberPagination
+from registry.api.core.permissions import (
+    InitiativeAccess,
+)
+from registry.api.core.renderers import CSVRenderer
+from registry.api.core.viewsets import (
+    RegistryViewSet,
+    acting_user,
+    actor_name,
+    bound,
+    visible_initiatives,
+)
+from registry.api.initiatives import fast_read
+from registry.api.initiatives.filters import InitiativeListFilterSet
+from registry.api.initiatives.serializers import (
+    InitiativeCsvSerializer,
+    InitiativeSerializer,
+    InitiativeWriteSerializer,
+    TransitionSerializer,
+)
+from registry.models import (
+    Alignment,
+    Initiative,
+    InitiativeQuerySet,
+    TeamRole,
+)
+from registry.selectors import reports
+from registry.services import lifecycle
+from registry.services.archive import (
+    initiative_archive,
+    initiative_restore,
+)
+
+# Lifecycle order for `ordering=stage` (side stages last).
+STAGE_RANK = Case(
+    *(When(stage=stage, then=Value(rank)) for rank, stage in enumerate(choices.Stage.values)),
+    output_field=IntegerField(),
+)
+
+
+@functools.cache
+def initiative_rows() -> InitiativeQuerySet:
+    """Every initiative as JSON reads show it: named tuples of `fast_read.ROW_FIELDS` with the
+    derived values, orderable by `stage_rank`.
+
+    Built once per process and cloned per request: resolving the derived values' expression
+    trees cost more than the page's SQL (a queryset declared on a viewset is reused the
+    same way). Visibility and filters are applied to the clone.
+    """
+    return (
+        Initiative.objects.with_derived()
+        .annotate(stage_rank=STAGE_RANK, **fast_read.row_annotations())
+        .values_list(*fast_read.ROW_FIELDS, named=True)
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=_(
+            "The portfolio, filtered. `?format=csv` (or `Accept: text/csv`) gives the same "
+            "rows, unpaginated, as CSV. With `updated_since`, pages follow a cursor ordered by "
+            "(updated_at, id); archived initiatives appear with `archived_at` set, and ones "
+            "deleted in the admin as tombstones (`deleted: true`)."
+        ),
+        responses={
+            (200, "application/json"): feed_item_schema(
+                "InitiativeFeedItem",
+                InitiativeSerializer,
+                InitiativeTombstoneSerializer,
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=_("One row per initiative; lists joined with '; '."),
+            ),
+        },
+    ),
+    destroy=extend_schema(
+        description=_("Archives the initiative (nothing is deleted); POST …/restore/ undoes it.")
+    ),
+    create=extend_schema(
+        request=InitiativeSerializer,
+        responses={201: InitiativeWriteSerializer},
+    ),
+    update=extend_schema(
+        request=InitiativeSerializer,
+        responses={200: InitiativeWriteSerializer},
+    ),
+    partial_update=extend_schema(
+        request=InitiativeSerializer,
+        responses={200: InitiativeWriteSerializer},
+    ),
+)
+class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
+    """AI initiatives, addressed by key (AI-0042)."""
+
+    serializer_class = InitiativeSerializer
+    filterset_class = InitiativeListFilterSet  # the initiative filters plus ?view=
+    pagination_class = InitiativePagination
+    permission_classes = [InitiativeAccess]
+    lookup_field = "key"
+    versioned = True
+    etag_actions = frozenset(
+        {"retrieve", "create", "update", "partial_update", "transition", "restore"}
+    )
+    if_match_actions = frozenset({"update", "partial_update", "destroy", "transition", "restore"})
+    csv_columns = InitiativeCsvSerializer.Meta.fields
+
+    @staticmethod
+    def annotated(queryset: InitiativeQuerySet) -> InitiativeQuerySet:
+        """Model instances with everything the serializer reads, in a constant number of
+        queries (not the full-text vector, which only filters): writes' answers, CSV and the
+        browsable API. JSON reads take `initiative_rows` instead.
+        """
+        return (
+            queryset.defer("search_vector")
+            .with_derived()
+            .annotate(stage_rank=STAGE_RANK)
+            .select_related("owner", "lead_department", "created_by", "updated_by")
+            .prefetch_related(
+                "departments",
+                "systems",
+                "tags",
+                Prefetch(
+                    "alignments",
+                    queryset=Alignment.objects.select_related("goal").order_by(
+                        "-is_primary", "-strength", "id"
+                    ),
+                ),
+                Prefetch("team", queryset=TeamRole.objects.select_related("person")),
+            )
+        )
+
+    def light_read(self) -> bool:
+        """JSON list and detail reads take the direct path: the initiatives as named tuples
+        (`initiative_rows`), their relations as tuples, no nested serializers.
+        """
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return (
+            getattr(self, "action", None) in ("list", "retrieve")
+            and getattr(renderer, "format", None) == "json"
+            and not getattr(self, "format_kwarg", None)
+        )
+
+    def get_queryset(self) -> QuerySet:
+        if self.light_read():
+            return initiative_rows().all().visible_to(self.request.user)
+        return self.annotated(visible_initiatives(self.request))
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
+        if args and self.light_read():
+            rows = args[0] if kwargs.get("many") else [args[0]]
+            if isinstance(rows, QuerySet):
+                rows = list(rows)
+                args = (rows, *args[1:])
+            ids = [row.id for row in rows if fast_read.is_row(row)]
+            kwargs["context"] = {
+                **self.get_serializer_context(),
+                "related": fast_read.fetch_related(ids),
+            }
+        return super().get_serializer(*args, **kwargs)
+
+    def refetch(self, instance: Model) -> Model:
+        # Whoever wrote it gets the answer, even if the write made it invisible to them.
+        return self.annotated(Initiative.objects.all()).get(pk=instance.pk)
+
+    def get_renderers(self) -> list:
+        renderers = [FastJSONRenderer(), BrowsableAPIRenderer()]
+        if getattr(self, "action", None) == "list":
+            renderers.append(CSVRenderer())
+        return renderers
+
+    def wants_csv(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", None) == "csv"
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        if self.action == "list" and self.wants_csv():
+            return InitiativeCsvSerializer
+        if self.action in ("create", "update", "partial_update"):
+            return InitiativeWriteSerializer
+        return super().get_serializer_class()
+
+    def refetch_with_overlaps(self, instance: Model) -> Initiative:
+        """Re-read the written initiative and attach "join or justify": the open initiatives
+        of other departments it overlaps.
+        """
+        fresh = self.annotated(Initiative.objects.all()).get(pk=instance.pk)
+        fresh.join_or_justify = reports.overlaps_for(  # type: ignore[attr-defined]
+            fresh, user=self.request.user
+        )
+        return fresh
+
+    def paginate_queryset(self, queryset: QuerySet) -> list | None:
+        if self.wants_csv():
+            return None  # the whole filtered list, for a spreadsheet
+        return super().paginate_queryset(queryset)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        if self.wants_csv():
+            response["Content-Disposition"] = 'attachment; filename="initiatives.csv"'
+        return response
+
+    def refuse_if_archived(self, initiative: Initiative) -> None:
+        if initiative.archived_at is not None:
+            raise Conflict(
+                _("%(key)s is archived; restore it first.") % {"key": initiative.key},
+                code="archived",
+            )
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        request = self.request
+        token = request_token(request)
+        source = serializer.validated_data.get("source") or ""
+        if not source and token is not None and rules.is_integration(request.user):
+            source = token.source
+        if not rules.can_create_initiative(request.user, source=source, token=token):
+            raise PermissionDenied(
+                _("An integration registers only initiatives of its own source (%(source)s).")
+                % {"source": getattr(token, "source", "") or "—"}
+            )
+        user = acting_user(request)
+        initiative = serializer.save(source=source, created_by=user, updated_by=user)
+        lifecycle.record_initial_stage(
+            initiative=initiative, actor=user, actor_name=actor_name(request)
+        )
+        serializer.instance = self.refetch_with_overlaps(initiative)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        initiative = bound(serializer)
+        self.refuse_if_archived(initiative)
+        request = self.request
+        source = serializer.validated_data.get("source", initiative.source)
+        if source != initiative.source and not rules.can_create_initiative(
+            request.user, source=source, token=request_token(request)
+        ):
+            raise PermissionDenied(_("You may not move an initiative to another source."))
+        self.refuse_hand_over(initiative, serializer.validated_data)
+        saved = serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
+        serializer.instance = self.refetch_with_overlaps(saved)
+
+    def refuse_hand_over(self, initiative: Initiative, data: dict) -> None:
+        """A new owner or lead department outside the writer's department: PMO only (403)."""
+        owner, lead = data.get("owner", initiative.owner), data.get("lead_department")
+        changes = []
+        if owner is not None and owner != initiative.owner:
+            changes.append(owner.department_id)
+        if lead is not None and lead != initiative.lead_department:
+            changes.append(lead.pk)
+        token = request_token(self.request)
+        if any(
+            not rules.can_hand_over_to(self.request.user, department_id=dept, token=token)
+            for dept in changes
+        ):
+            raise PermissionDenied(
+                _(
+                    "Only the PMO hands %(key)s to an owner or lead department outside your "
+                    "own department."
+                )
+                % {"key": initiative.key}
+            )
+
+    def perform_destroy(self, instance: Initiative) -> None:
+        initiative_archive(initiative=instance, actor=acting_user(self.request))
+
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={200: InitiativeSerializer},
+        description=_(
+            "Move the initiative through its lifecycle gates. A refused move answers 409 with "
+            "a machine code (gate_not_met, transition_not_allowed) and `missing` gates."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def transition(self, request: Request, key: str | None = None) -> Response:
+        payload = TransitionSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        with transaction.atomic():
+            initiative = self.get_object()
+            self.refuse_if_archived(initiative)
+            lifecycle.initiative_transition(
+                initiative=initiative,
+                to_stage=payload.validated_data["to"],
+                note=payload.validated_data["note"],
+                actor=acting_user(request),
+                actor_name=actor_name(request),
+                expected_version=initiative.version,
+            )
+            fresh = self.refetch(initiative)
+        return Response(self.get_serializer(fresh).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: InitiativeSerializer},
+        description=_("Bring an archived initiative back into the portfolio."),
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def restore(self, request: Request, key: str | None = None) -> Response:
+        with transaction.atomic():
+            initiative = self.get_object()
+            initiative_restore(initiative=initiative, actor=acting_user(request))
+            fresh = self.refetch(initiative)
+        return Response(self.get_serializer(fresh).data)
+
+    @extend_schema(
+        responses={200: ChangeSerializer(many=True)},
+        description=_(
+            "Recorded changes of the initiative and of its alignments, team, departments, "
+            "systems, tags, dependencies and review decisions, newest first, with actor and "
+            "channel."
+        ),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=PageNumberPagination,
+        serializer_class=ChangeSerializer,
+    )
+    def history(self, request: Request, key: str | None = None) -> Response:
+        initiative = self.get_object()
+        events = Events.objects.references(initiative).order_by("-pgh_created_at", "-pgh_slug")
+        page = self.paginate_queryset(events)
+        data = ChangeSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(data.data)
