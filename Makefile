@@ -54,8 +54,9 @@ test: setup locale
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python manage.py check_translations
+	$(BIN)/python -m tools.check_translations
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -67,7 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "registry.middleware.security.LoginRateLimitMiddleware",
-    "registry.services.history.HistoryContextMiddleware",
+    "registry.middleware.history.HistoryContextMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio.urls"

@@ -7,6 +7,7 @@ initiatives they own or are accountable/responsible for), viewer (read only) and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 PMO = "PMO"
@@ -14,6 +15,32 @@ CONTRIBUTOR = "contributor"
 VIEWER = "viewer"
 INTEGRATION = "integration"
 ROLE_GROUPS: tuple[str, ...] = (PMO, CONTRIBUTOR, VIEWER, INTEGRATION)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: a person's login, or an integration's login with the token it used.
+
+    Every service takes one; the surfaces build it from the request (admin, board pages,
+    API), the token (sync) or the command's user.
+    """
+
+    user: Any = None
+    token: Any = None
+
+    @property
+    def name(self) -> str:
+        """As history and the stage journal name the actor: the token's name or the login."""
+        if self.token is not None:
+            return str(self.token.name)
+        if getattr(self.user, "is_authenticated", False):
+            return str(self.user.get_username())
+        return ""
+
+    @property
+    def login(self) -> Any:
+        """The user to store in `created_by`/`updated_by` (None when anonymous)."""
+        return self.user if getattr(self.user, "is_authenticated", False) else None
 
 
 def group_names(user: Any) -> frozenset[str]:
@@ -154,6 +181,16 @@ def can_change_any_initiative(user: Any, token: Any = None) -> bool:
     if is_integration(user):
         return token is not None
     return CONTRIBUTOR in group_names(user)
+
+
+def can_keep_saved_views(user: Any, token: Any = None) -> bool:
+    """Saved views are kept by people with a role; an integration's would be no one's."""
+    return can_read(user, token) and not (token is not None and is_integration(user))
+
+
+def can_share_saved_view(user: Any) -> bool:
+    """A shared view is listed in everyone's filter list: the PMO curates that list."""
+    return is_pmo(user)
 
 
 def can_change_saved_view(user: Any, view: Any) -> bool:

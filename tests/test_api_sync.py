@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from pghistory.models import Events
 
 from registry.choices import Kind, Stage
-from registry.middleware.observability import SYNC_ITEMS
+from registry.metrics import SYNC_ITEMS
 from registry.models import Initiative, Person, StageChange
 from registry.selectors import reports
 from tests import factories

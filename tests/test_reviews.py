@@ -198,7 +198,9 @@ def test_decide_refuses_an_unknown_decision(service, review, pmo_user):
 
 
 def test_decision_is_recorded_in_history_with_its_actor(service, review, pmo_user):
-    from registry.models import ReviewDecisionEvent
+    from django.apps import apps
+
+    ReviewDecisionEvent = apps.get_model("registry", "ReviewDecisionEvent")  # noqa: N806
 
     decide(review, initiative(service), actor=pmo_user, channel=choices.Channel.COMMAND)
 

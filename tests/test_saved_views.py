@@ -65,7 +65,11 @@ def test_private_views_are_their_owners_shared_ones_everyones(portfolio):
     assert mine.json()["owner"] == "api-viewer"
     assert mine.json()["slug"] == "my-pilots"
     assert mine.json()["shared"] is False
-    shared = create(board, name="Board watch list", query="risk_tier=high", shared=True)
+    # Sharing lists a view in everyone's filter list: the PMO's to do, not a viewer's.
+    refused = create(board, name="Board watch list", query="risk_tier=high", shared=True)
+    assert refused.status_code == 403
+    assert error_attrs(refused) == ["shared"]
+    shared = create(pmo, name="Board watch list", query="risk_tier=high", shared=True)
     assert shared.status_code == 201
 
     assert views_of(viewer) == ["board-watch-list", "my-pilots"]
@@ -81,20 +85,25 @@ def test_private_views_are_their_owners_shared_ones_everyones(portfolio):
 
 def test_only_the_owner_or_the_pmo_changes_a_view(portfolio):
     viewer, board, pmo = (portfolio.client(r) for r in ("viewer", "board", "pmo"))
-    shared = create(board, name="Board watch list", query="risk_tier=high", shared=True).json()
+    shared = create(pmo, name="Board watch list", query="risk_tier=high", shared=True).json()
 
-    refused = viewer.patch(shared["url"], {"name": "Hijacked"}, format="json")
-    assert refused.status_code == 403
-    assert viewer.delete(shared["url"]).status_code == 403
+    for outsider in (viewer, board):
+        refused = outsider.patch(shared["url"], {"name": "Hijacked"}, format="json")
+        assert refused.status_code == 403
+        assert outsider.delete(shared["url"]).status_code == 403
     assert SavedView.objects.get(pk=shared["id"]).name == "Board watch list"
+    # A viewer's own view stays private: publishing it is refused.
+    own = create(board, name="Mine", query="stage=pilot").json()
+    assert board.patch(own["url"], {"shared": True}, format="json").status_code == 403
+    assert not SavedView.objects.get(pk=own["id"]).shared
 
-    renamed = board.patch(shared["url"], {"name": "Watch list"}, format="json")
+    renamed = pmo.patch(shared["url"], {"name": "Watch list"}, format="json")
     assert renamed.status_code == 200
     assert renamed.json()["slug"] == "board-watch-list"  # a rename keeps the slug
     assert pmo.patch(shared["url"], {"shared": False}, format="json").status_code == 200
     assert viewer.get(shared["url"]).status_code == 404  # no longer shared
     assert pmo.delete(shared["url"]).status_code == 204
-    assert not SavedView.objects.exists()
+    assert not SavedView.objects.filter(pk=shared["id"]).exists()
 
 
 @pytest.mark.parametrize(("role", "status"), [("anonymous", 401), ("norole", 403)])
@@ -186,18 +195,21 @@ def test_high_risk_customer_facing_is_a_filter_of_the_list(portfolio):
 
 def test_view_resolution_own_first_then_the_one_shared(portfolio):
     viewer, board, pmo = (portfolio.client(r) for r in ("viewer", "board", "pmo"))
-    create(board, name="Pilots", query="stage=pilot", shared=True)
+    create(pmo, name="Pilots", query="stage=pilot", shared=True)
     create(viewer, name="Pilots", query="stage=approved")
     initiatives = f"{API}initiatives/"
 
     assert keys_of(viewer.get(initiatives, {"view": "pilots"})) == [portfolio.key("nbo")]
     board_pilots = keys_of(board.get(initiatives, {"view": "pilots"}))
     assert board_pilots == portfolio.keys("chat", "bare_pilot")
-    # A second shared view of the same slug makes the slug ambiguous for third parties.
-    create(pmo, name="Pilots", query="stage=scaling", shared=True)
-    ambiguous = portfolio.client("contributor").get(initiatives, {"view": "pilots"})
-    assert ambiguous.status_code == 400
-    assert error_codes(ambiguous) == ["ambiguous_view"]
+    # A second shared view of the same slug would make the slug ambiguous for everyone else:
+    # it is refused, so a standing query's slug always names one view.
+    portfolio.users["pmo2"] = make_user("api-pmo2", permissions.PMO)
+    second = create(portfolio.client("pmo2"), name="Pilots", query="stage=scaling", shared=True)
+    assert second.status_code == 409
+    assert error_codes(second) == ["registry_savedview_unique_shared_slug"]
+    contributor = portfolio.client("contributor").get(initiatives, {"view": "pilots"})
+    assert keys_of(contributor) == portfolio.keys("chat", "bare_pilot")
 
 
 @pytest.mark.parametrize("reference", ["no-such-view", "999999"])

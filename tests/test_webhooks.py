@@ -36,7 +36,7 @@ import portfolio.urls
 import registry.api.urls
 from registry.api.webhooks import WebhookSubscriptionViewSet
 from registry.choices import ReviewStatus, Stage
-from registry.middleware.observability import WORKER_REGISTRY
+from registry.metrics import WORKER_REGISTRY
 from registry.models import Initiative, Review
 from registry.models.webhooks import WorkerHeartbeat
 from registry.outbox.signing import verify_signature

@@ -13,12 +13,20 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
 from registry.models.saved_views import SavedViewQuerySet
-from registry.services.saved_views import SavedView, SavedViewError, saved_view_resolve
+from registry.permissions import Actor
+from registry.selectors.saved_views import saved_view_resolve
+from registry.services.errors import RefusedError
+from registry.services.saved_views import (
+    SavedView,
+    SavedViewError,
+    saved_view_check,
+    saved_view_delete,
+    saved_view_save,
+)
 
 
 def changelist_url(view: SavedView) -> str:
@@ -63,9 +71,9 @@ class SavedViewFilter(admin.SimpleListFilter):
 
 
 class SavedViewAdminForm(forms.ModelForm):
-    """Checks the owner's slugs are unique before saving (the owner is not on the form)."""
+    """Shows what `saved_view_save` would refuse on the field it concerns."""
 
-    owner: Any = None
+    actor: Actor = Actor()
 
     class Meta:
         model = SavedView
@@ -73,10 +81,20 @@ class SavedViewAdminForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        slug = cleaned.get("slug") or slugify(cleaned.get("name") or "")[:60]
-        taken = SavedView.objects.filter(owner=self.owner, slug=slug).exclude(pk=self.instance.pk)
-        if slug and self.owner is not None and taken.exists():
-            self.add_error("slug", _("You already have a saved view with this slug."))
+        if self.errors:
+            return cleaned
+        view = self.instance if self.instance.pk is not None else None
+        try:
+            cleaned["slug"], cleaned["query"] = saved_view_check(
+                actor=self.actor,
+                view=SavedView.objects.get(pk=view.pk) if view is not None else None,
+                name=cleaned.get("name", ""),
+                slug=cleaned.get("slug", ""),
+                shared=cleaned.get("shared", False),
+                query=cleaned.get("query", ""),
+            )
+        except RefusedError as error:
+            self.add_error(error.field, error.message)
         return cleaned
 
 
@@ -106,14 +124,37 @@ class SavedViewAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_delete_permission(request, obj) and self._writable(request, obj)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if permissions.can_share_saved_view(request.user) or (obj is not None and obj.shared):
+            return readonly
+        return ("shared", *readonly)
+
     def save_model(self, request: HttpRequest, obj: SavedView, form: Any, change: bool) -> None:
-        if not change:
-            obj.owner = cast(Any, request.user)
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        saved = saved_view_save(
+            actor=Actor(user=request.user),
+            view=SavedView.objects.get(pk=obj.pk) if change else None,
+            name=data["name"],
+            slug=data.get("slug", ""),
+            shared=data.get("shared", obj.shared),
+            query=data.get("query", ""),
+            description=data.get("description", ""),
+        )
+        obj.pk, obj.owner_id = saved.pk, saved.owner_id
+        obj.slug, obj.query = saved.slug, saved.query
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: SavedView) -> None:
+        saved_view_delete(actor=Actor(user=request.user), view=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for view in queryset:
+            saved_view_delete(actor=Actor(user=request.user), view=view)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form_class = super().get_form(request, obj, change=change, **kwargs)
-        form_class.owner = obj.owner if obj is not None else request.user  # type: ignore[attr-defined]
+        form_class.actor = Actor(user=request.user)  # type: ignore[attr-defined]
         return form_class
 
     @admin.display(description=_("initiatives"))

@@ -39,7 +39,7 @@ from registry.api.core.idempotency import idempotent
 from registry.api.core.permissions import RegistryPermission
 from registry.api.core.viewsets import acting_user, actor_name
 from registry.api.initiatives.serializers import OverlapSerializer
-from registry.middleware.observability import record_sync_items
+from registry.metrics import record_sync_items
 from registry.selectors import reports
 from registry.sync import upsert as sync
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.http import QueryDict
@@ -78,6 +77,16 @@ class SavedView(models.Model):
                 name="registry_savedview_unique_slug",
                 violation_error_message=_("You already have a saved view with this slug."),
             ),
+            # `?view=<slug>` names one shared view, never several (the review's standing
+            # queries are addressed by slug).
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(shared=True),
+                name="registry_savedview_unique_shared_slug",
+                violation_error_message=_(
+                    "A shared view already has this slug; choose another one."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -86,18 +95,6 @@ class SavedView(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.slug = self.slug or slugify(self.name)[:60]
         super().save(*args, **kwargs)
-
-    def clean(self) -> None:
-        super().clean()
-        self.slug = self.slug or slugify(self.name)[:60]
-        if not self.slug:
-            raise ValidationError({"slug": _("Give a slug (letters, digits, dashes).")})
-        from registry.services.saved_views import SavedViewError, normalized_query
-
-        try:
-            self.query = normalized_query(self.query)
-        except SavedViewError as error:
-            raise ValidationError({"query": error.message}) from error
 
     def filters(self) -> QueryDict:
         """The stored filters, parsed (lists for repeatable ones)."""

@@ -45,7 +45,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from registry.middleware.observability import DELIVERY_ATTEMPTS, DELIVERY_DURATION
+from registry.metrics import DELIVERY_ATTEMPTS, DELIVERY_DURATION
 from registry.models import Alignment, Initiative
 from registry.models.webhooks import (
     ATTEMPT_LOG_LIMIT,

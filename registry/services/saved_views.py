@@ -1,123 +1,110 @@
-"""Saved views: named, shareable filter sets for the initiative list.
+"""Saved views: keeping, sharing and deleting named filter sets of the initiative list.
 
-A saved view stores the filters of the initiative list as a query string in the API's own
-vocabulary (`stage=pilot&aligned=false`), so one definition serves the API
-(`/api/v1/initiatives/?view=unaligned-pilots`) and the admin changelist (`?view=<id>`), both
-applying it through the same `InitiativeFilterSet`. A view is private to its owner unless
-shared; the PMO manages all of them. The review's standing queries ship as
-`STANDING_QUERIES`.
+Every role with a login keeps views of its own; a view is changed or deleted by its owner or
+the PMO. Sharing a view lists it in everyone's filter list, so only the PMO shares: a view
+someone else publishes could otherwise crowd or shadow the review's standing queries. The
+admin form and the API both save through `saved_view_save`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.http import QueryDict
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from registry.models.saved_views import SavedView
+from registry import permissions as rules
+from registry.i18n.rule_messages import rule_message
+from registry.models import SavedView
+from registry.permissions import Actor
+from registry.selectors.saved_views import SavedViewError, normalized_query
+from registry.services.errors import ForbiddenError, InvalidError, StateConflictError
 
-# Query parameters of the initiative list that are not filters: never stored in a view.
-NOT_FILTERS = frozenset({"view", "page", "page_size", "cursor", "format"})
-
-
-class SavedViewError(Exception):
-    """A saved view that cannot be used; `field` is the parameter it is about."""
-
-    def __init__(self, message: str, *, code: str, field: str = "view") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.field = field
+UNIQUE_SLUG = "registry_savedview_unique_slug"
+UNIQUE_SHARED_SLUG = "registry_savedview_unique_shared_slug"
 
 
-# --- the filter vocabulary --------------------------------------------------------------------
+def saved_view_check(
+    *,
+    actor: Actor,
+    view: SavedView | None,
+    name: str,
+    slug: str = "",
+    shared: bool = False,
+    query: str = "",
+) -> tuple[str, str]:
+    """Refuse what `saved_view_save` would refuse; the slug and normalised query it would store.
 
-
-def filter_names() -> frozenset[str]:
-    """The initiative list's filters (the API's InitiativeFilterSet) a view may hold."""
-    from registry.selectors.filters import InitiativeFilterSet
-
-    return frozenset(InitiativeFilterSet.base_filters) - NOT_FILTERS
-
-
-def normalized_query(query: str) -> str:
-    """The query string with known filters only, each value checked as the list checks it.
-
-    Raises SavedViewError naming the first bad parameter, so a view can never be saved that
-    the initiative list would refuse.
+    Forms call it to show a refusal on the field it concerns before anything is written.
     """
-    from registry.models import Initiative
-    from registry.selectors.filters import InitiativeFilterSet
-
-    data = QueryDict((query or "").strip().lstrip("?"), mutable=True)
-    unknown = sorted(set(data) - filter_names())
-    if unknown:
-        raise SavedViewError(
-            _("'%(name)s' is not a filter of the initiative list; use e.g. %(examples)s.")
-            % {"name": unknown[0], "examples": "stage, kind, department, goal, aligned, risk_tier"},
-            code="unknown_filter",
-            field="query",
+    user = actor.user
+    if not rules.can_keep_saved_views(user, actor.token):
+        raise ForbiddenError(
+            _("Saved views are kept by people, not integrations."), code="forbidden"
         )
-    for name in list(data):
-        values = [value for value in data.getlist(name) if value.strip() != ""]
-        if values:
-            data.setlist(name, values)
-        else:
-            del data[name]
-    checked = InitiativeFilterSet(data=data, queryset=Initiative.objects.none(), request=None)
-    if not checked.is_valid():
-        name, messages = next(iter(checked.errors.items()))
-        raise SavedViewError(
-            f"{name}: {' '.join(str(m) for m in messages)}", code="invalid_filter", field="query"
+    if view is not None and not rules.can_change_saved_view(user, view):
+        raise ForbiddenError(_("Only its owner or the PMO changes a saved view."), code="forbidden")
+    was_shared = view is not None and view.shared
+    if shared and not was_shared and not rules.can_share_saved_view(user):
+        raise ForbiddenError(
+            _("Only the PMO shares a saved view: shared views are listed for everyone."),
+            code="forbidden",
+            field="shared",
         )
-    return data.urlencode()
-
-
-# --- using a view -------------------------------------------------------------------------------
-
-
-def saved_view_resolve(reference: str, *, user: Any) -> SavedView:
-    """The view a `?view=` names: an id, or a slug — the user's own first, else the one shared
-    view with that slug. Views the user may not see do not exist for them.
-    """
-    reference = (reference or "").strip()
-    visible = SavedView.objects.visible_to(user)
-    found: SavedView | None = None
-    if reference.isdigit():
-        found = visible.filter(pk=int(reference)).first()
-    elif reference:
-        own = visible.filter(slug=reference, owner_id=getattr(user, "pk", None)).first()
-        shared = list(visible.filter(slug=reference, shared=True).order_by("pk")[:2])
-        if own is not None:
-            found = own
-        elif len(shared) == 1:
-            found = shared[0]
-        elif len(shared) > 1:
-            raise SavedViewError(
-                _("Several shared views are called '%(slug)s'; name the one you mean by id.")
-                % {"slug": reference},
-                code="ambiguous_view",
-            )
-    if found is None:
-        raise SavedViewError(
-            _("No saved view '%(view)s' that you may use.") % {"view": reference},
-            code="unknown_view",
+    slug = (slug or "").strip() or slugify(name)[:60]
+    if not slug:
+        raise InvalidError(
+            _("Give a slug (letters, digits, dashes)."), code="required", field="slug"
         )
-    return found
+    try:
+        query = normalized_query(query)
+    except SavedViewError as error:
+        raise InvalidError(error.message, code=error.code, field="query") from error
+    owner_id = view.owner_id if view is not None else user.pk
+    others = SavedView.objects.exclude(pk=getattr(view, "pk", None))
+    for rule, taken in (
+        (UNIQUE_SLUG, others.filter(owner_id=owner_id, slug=slug)),
+        (UNIQUE_SHARED_SLUG, others.filter(shared=True, slug=slug) if shared else None),
+    ):
+        if taken is not None and taken.exists():
+            raise StateConflictError(rule_message(rule) or rule, code=rule, field="slug")
+    return slug, query
 
 
-def merged_filters(view: SavedView, explicit: Mapping[str, Any]) -> QueryDict:
-    """The view's filters with the explicitly given parameters on top (they win, whole)."""
-    merged = QueryDict(view.query, mutable=True)
-    getlist = getattr(explicit, "getlist", None)
-    for name in explicit:
-        values = getlist(name) if getlist else [explicit[name]]
-        merged.setlist(name, list(values))
-    return merged
+@transaction.atomic
+def saved_view_save(
+    *,
+    actor: Actor,
+    view: SavedView | None = None,
+    name: str,
+    slug: str = "",
+    shared: bool = False,
+    query: str = "",
+    description: str = "",
+) -> SavedView:
+    """Create a view owned by the actor, or change `view`; refused as `saved_view_check` says."""
+    if view is not None:
+        view = SavedView.objects.select_for_update().get(pk=view.pk)
+    slug, query = saved_view_check(
+        actor=actor, view=view, name=name, slug=slug, shared=shared, query=query
+    )
+    if view is None:
+        view = SavedView(owner=actor.user)
+    view.name, view.slug, view.shared = name, slug, shared
+    view.query, view.description = query, description
+    view.save()
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
+    """Delete a view: its owner or the PMO."""
+    if not rules.can_change_saved_view(actor.user, view):
+        raise ForbiddenError(_("Only its owner or the PMO changes a saved view."), code="forbidden")
+    view.delete()
 
 
 # --- the review's standing queries ----------------------------------------------------------------

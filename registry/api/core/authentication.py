@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from registry.permissions import Actor
 from registry.services.history import history_context
 from registry.services.tokens import ApiToken, api_token_authenticate
 
@@ -38,3 +39,8 @@ def request_token(request: Request) -> ApiToken | None:
     """The ApiToken a request authenticated with, if any."""
     auth = getattr(request, "auth", None)
     return auth if isinstance(auth, ApiToken) else None
+
+
+def request_actor(request: Any) -> Actor:
+    """The actor of an API request, for the services: its user and the token it used."""
+    return Actor(user=getattr(request, "user", None), token=request_token(request))

@@ -23,6 +23,7 @@ from rest_framework.settings import api_settings
 from registry.choices import Gate
 from registry.i18n.rule_messages import rule_messages
 from registry.middleware.resilience import DatabaseUnavailable, is_database_unavailable
+from registry.services.errors import ForbiddenError, InvalidError, StateConflictError
 from registry.services.lifecycle import StaleVersionError, TransitionError
 from registry.services.reviews import ReviewError
 
@@ -43,6 +44,14 @@ class Conflict(exceptions.APIException):
     def __init__(
         self, detail: Any = None, code: str | None = None, *, attr: str | None = None
     ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.attr = attr
+
+
+class Forbidden(exceptions.PermissionDenied):
+    """A write the actor may not make, naming the field it is about where there is one."""
+
+    def __init__(self, detail: Any = None, code: str | None = None, *, attr: str | None = None):
         super().__init__(detail=detail, code=code)
         self.attr = attr
 
@@ -124,6 +133,14 @@ class RegistryExceptionHandler(ExceptionHandler):
             return DatabaseUnavailable()
         if isinstance(exc, TransitionError):
             return TransitionRefused(exc)
+        if isinstance(exc, InvalidError):
+            return exceptions.ValidationError(
+                {exc.field or api_settings.NON_FIELD_ERRORS_KEY: [exc.message]}, code=exc.code
+            )
+        if isinstance(exc, ForbiddenError):
+            return Forbidden(detail=exc.message, code=exc.code, attr=exc.field)
+        if isinstance(exc, StateConflictError):
+            return Conflict(detail=exc.message, code=exc.code, attr=exc.field)
         if isinstance(exc, ReviewError):
             return Conflict(detail=exc.message, code=exc.code, attr=exc.field)
         if isinstance(exc, StaleVersionError):

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from registry.selectors.filters import InitiativeFilterSet
-from registry.services.saved_views import SavedViewError, merged_filters, saved_view_resolve
+from registry.selectors.saved_views import merged_filters, saved_view_resolve
+from registry.services.saved_views import SavedViewError
 
 
 class InitiativeListFilterSet(InitiativeFilterSet):

@@ -13,10 +13,9 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import polib
 from django.conf import settings
 from django.core.management.commands import makemessages
-
-from tools.translation_check import parse_po
 
 # Folders whose strings no user of the product reads (the default ignores, such as `.*`
 # for .venv and .pgdata, still apply).
@@ -64,7 +63,7 @@ def add_mapping_texts(potfile: Path, base_dir: Path) -> None:
     from registry.spreadsheets import imports
 
     text = potfile.read_text(encoding="utf-8")
-    known = {entry.msgid for entry in parse_po(text) if entry.msgctxt is None}
+    known = {entry.msgid for entry in polib.pofile(text) if entry.msgctxt is None}
     entries = []
     for mapping in imports.shipped_mappings():
         where = Path(imports.MAPPINGS_DIR, f"{mapping.slug}.yaml").relative_to(base_dir)

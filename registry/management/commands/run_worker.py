@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if settings.WORKER_METRICS_PORT:
             from prometheus_client import start_http_server
 
-            from registry.middleware.observability import WORKER_REGISTRY
+            from registry.metrics import WORKER_REGISTRY
 
             start_http_server(settings.WORKER_METRICS_PORT, registry=WORKER_REGISTRY)
         signal.signal(signal.SIGTERM, worker.stop)
