@@ -14,6 +14,7 @@ from registry import choices, models
 from registry.choices import AlignmentStrength, VisionStatus
 from registry.models import Department, Goal, Initiative
 from registry.quarters import quarter_bounds
+from registry.selectors.visibility import visible_initiatives
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -380,39 +381,39 @@ def confidential_portfolio(db):
 
 
 def test_confidential_initiatives_are_hidden_from_a_viewer(confidential_portfolio, viewer_user):
-    visible = Initiative.objects.visible_to(viewer_user)
+    visible = visible_initiatives(viewer_user)
     assert keys(visible) == {confidential_portfolio["public"].key}
 
 
 def test_anonymous_sees_only_public_initiatives(confidential_portfolio):
-    assert keys(Initiative.objects.visible_to(AnonymousUser())) == {
+    assert keys(visible_initiatives(AnonymousUser())) == {
         confidential_portfolio["public"].key
     }
 
 
 def test_pmo_and_superuser_see_everything(confidential_portfolio, pmo_user):
     everything = keys(Initiative.objects.all())
-    assert keys(Initiative.objects.visible_to(pmo_user)) == everything
+    assert keys(visible_initiatives(pmo_user)) == everything
     superuser = factories.UserFactory(username="root", is_superuser=True)
-    assert keys(Initiative.objects.visible_to(superuser)) == everything
+    assert keys(visible_initiatives(superuser)) == everything
 
 
 def test_owner_and_team_see_their_confidential_initiative(confidential_portfolio):
     portfolio = confidential_portfolio
     public, owned, staffed = portfolio["public"], portfolio["owned"], portfolio["staffed"]
 
-    assert keys(Initiative.objects.visible_to(portfolio["owner_user"])) == {
+    assert keys(visible_initiatives(portfolio["owner_user"])) == {
         public.key,
         owned.key,
     }
-    team_view = Initiative.objects.visible_to(portfolio["team_user"])
+    team_view = visible_initiatives(portfolio["team_user"])
     assert keys(team_view) == {public.key, staffed.key}
     assert team_view.count() == 2
 
 
 def test_visibility_composes_with_derived_annotations(confidential_portfolio, viewer_user):
     rows = list(
-        Initiative.objects.visible_to(viewer_user)
+        visible_initiatives(viewer_user)
         .with_derived()
         .values_list("key", "alignment_level")
     )

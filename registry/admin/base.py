@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, router, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from registry.models import (
     Initiative,
     Note,
 )
+from registry.selectors.visibility import visible_rows
 
 if TYPE_CHECKING:  # mixins below are only ever mixed into these
     _AdminBase = admin.ModelAdmin
@@ -209,8 +210,37 @@ class ConstraintFeedbackMixin(_AdminBase):
         return HttpResponseRedirect(request.get_full_path())
 
 
-class RegistryInline(_InlineBase):
-    """Inline base: shows a refused rule on the formset it concerns."""
+class VisibleRowsMixin(_InlineBase):
+    """Every queryset of the page — the admin's own rows, an inline's rows and the choices of
+    each foreign key — is narrowed by the selector of its model
+    (`registry.selectors.visibility`), so a confidential initiative is neither listed nor
+    accepted as a choice (a posted id of one answers "Select a valid choice", as an unknown
+    id does).
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return visible_rows(self.model, request.user, super().get_queryset(request))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        return _visible_choices(
+            super().formfield_for_foreignkey(db_field, request, **kwargs), db_field, request
+        )
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any):
+        return _visible_choices(
+            super().formfield_for_manytomany(db_field, request, **kwargs), db_field, request
+        )
+
+
+def _visible_choices(formfield: Any, db_field: Any, request: HttpRequest) -> Any:
+    if formfield is not None and hasattr(formfield, "queryset"):
+        formfield.queryset = visible_rows(db_field.related_model, request.user, formfield.queryset)
+    return formfield
+
+
+class RegistryInline(VisibleRowsMixin):
+    """Inline base: shows only visible rows and choices, and a refused rule on the formset it
+    concerns."""
 
     formset = RegistryInlineFormSet
     extra = 0
@@ -223,7 +253,9 @@ class RegistryInline(_InlineBase):
         return formset_class
 
 
-class RegistryModelAdmin(TriggerHistoryMixin, ConstraintFeedbackMixin, admin.ModelAdmin):
+class RegistryModelAdmin(
+    VisibleRowsMixin, TriggerHistoryMixin, ConstraintFeedbackMixin, admin.ModelAdmin
+):
     """Base for every registry model admin."""
 
     list_per_page = 50
@@ -268,33 +300,12 @@ def can_write_initiative(user: Any, initiative: Initiative | None) -> bool:
     return cache[user.pk]
 
 
-def visible_initiatives(request: HttpRequest) -> QuerySet:
-    return Initiative.objects.visible_to(request.user)
-
-
 class InitiativePartAdminMixin(_AdminBase):
-    """Rows that belong to an initiative: hidden with it, writable where it is.
-
-    `initiative_paths` are the initiatives a row belongs to (for visibility); `write_path`
-    is the one whose write permission the row follows.
+    """Rows that belong to an initiative: writable where it is (hidden with it by
+    `VisibleRowsMixin`). `write_path` is the initiative whose write permission the row follows.
     """
 
-    initiative_paths: tuple[str, ...] = ("initiative",)
     write_path: str | None = "initiative"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if permissions.is_pmo(request.user):
-            return queryset
-        visible = visible_initiatives(request).values("pk")
-        condition = Q()
-        for field_path in self.initiative_paths:
-            field = self.model._meta.get_field(field_path)
-            part = Q(**{f"{field_path}__in": visible})
-            if field.null:
-                part |= Q(**{f"{field_path}__isnull": True})
-            condition &= part
-        return queryset.filter(condition)
 
     def may_write(self, request: HttpRequest, obj: Any) -> bool:
         if self.write_path is None or permissions.is_pmo(request.user):

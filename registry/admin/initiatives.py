@@ -536,7 +536,7 @@ class InitiativeAdmin(
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = cast(InitiativeQuerySet, super().get_queryset(request))
-        return queryset.with_alignment_level().with_primary_goal().visible_to(request.user)
+        return queryset.with_alignment_level().with_primary_goal()
 
     def get_list_display(self, request: HttpRequest) -> tuple[Any, ...]:
         columns = tuple(super().get_list_display(request))

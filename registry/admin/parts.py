@@ -38,7 +38,6 @@ class AlignmentAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
 
 @admin.register(Dependency)
 class DependencyAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
-    initiative_paths = ("from_initiative", "to_initiative")
     write_path = "from_initiative"
     list_display = ("from_initiative", "to_initiative", "note", "created_at")
     list_select_related = ("from_initiative", "to_initiative")

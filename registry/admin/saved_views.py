@@ -4,7 +4,7 @@ changelist, which applies a view through the API's InitiativeFilterSet (one rule
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -16,9 +16,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
-from registry.models.saved_views import SavedViewQuerySet
 from registry.permissions import Actor
 from registry.selectors.saved_views import saved_view_resolve
+from registry.selectors.visibility import listed_saved_views, visible_saved_views
 from registry.services.errors import RefusedError
 from registry.services.saved_views import (
     SavedView,
@@ -43,7 +43,7 @@ class SavedViewFilter(admin.SimpleListFilter):
     parameter_name = "view"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        views = SavedView.objects.listed_for(request.user).select_related("owner")
+        views = listed_saved_views(request.user).select_related("owner")
         return [
             (str(view.pk), str(view) if view.owner_id == request.user.pk else f"{view} ★")
             for view in views
@@ -113,7 +113,7 @@ class SavedViewAdmin(admin.ModelAdmin):
     readonly_fields = ("owner", "open_link")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return cast(SavedViewQuerySet, super().get_queryset(request)).visible_to(request.user)
+        return visible_saved_views(request.user, super().get_queryset(request))
 
     def _writable(self, request: HttpRequest, obj: SavedView | None) -> bool:
         return obj is None or permissions.can_change_saved_view(request.user, obj)

@@ -46,7 +46,7 @@ from registry.api.core.relations import (
     person_field,
     review_field,
 )
-from registry.api.core.viewsets import RegistryViewSet, acting_user, bound, visible_initiatives
+from registry.api.core.viewsets import RegistryViewSet, acting_user, bound
 from registry.models import (
     Alignment,
     Dependency,
@@ -65,6 +65,13 @@ from registry.selectors.filters import (
     by_id,
     by_initiative_key,
     by_person,
+)
+from registry.selectors.visibility import (
+    visible_alignments,
+    visible_dependencies,
+    visible_notes,
+    visible_stage_changes,
+    visible_team_roles,
 )
 
 
@@ -331,9 +338,7 @@ class AlignmentViewSet(AlignmentFeedMixin, InitiativePartViewSet):
     versioned = True
 
     def get_queryset(self) -> QuerySet:
-        return Alignment.objects.filter(
-            initiative__in=visible_initiatives(self.request).values("pk")
-        ).select_related("initiative", "goal")
+        return visible_alignments(self.request.user).select_related("initiative", "goal")
 
     def before_save(self, serializer: BaseSerializer) -> None:
         # The constraint allows one primary per initiative, so the old primary is demoted
@@ -355,9 +360,7 @@ class TeamRoleViewSet(InitiativePartViewSet):
     filterset_class = TeamRoleFilterSet
 
     def get_queryset(self) -> QuerySet:
-        return TeamRole.objects.filter(
-            initiative__in=visible_initiatives(self.request).values("pk")
-        ).select_related("initiative", "person")
+        return visible_team_roles(self.request.user).select_related("initiative", "person")
 
 
 class DependencyViewSet(InitiativePartViewSet):
@@ -368,9 +371,8 @@ class DependencyViewSet(InitiativePartViewSet):
     initiative_attr = "from_initiative"
 
     def get_queryset(self) -> QuerySet:
-        visible = visible_initiatives(self.request).values("pk")
         return (
-            Dependency.objects.filter(from_initiative__in=visible, to_initiative__in=visible)
+            visible_dependencies(self.request.user)
             .select_related("from_initiative", "to_initiative")
             .order_by("pk")
         )
@@ -386,8 +388,7 @@ class NoteViewSet(RegistryViewSet):
     permission_classes = [NoteAccess]
 
     def get_queryset(self) -> QuerySet:
-        hidden = Initiative.objects.exclude(pk__in=visible_initiatives(self.request).values("pk"))
-        return Note.objects.exclude(initiative__in=hidden.values("pk")).select_related(
+        return visible_notes(self.request.user).select_related(
             "initiative", "goal", "review", "author"
         )
 
@@ -427,9 +428,7 @@ class StageChangeViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [ReadOnly]
 
     def get_queryset(self) -> QuerySet:
-        return StageChange.objects.filter(
-            initiative__in=visible_initiatives(self.request).values("pk")
-        ).select_related("initiative", "by")
+        return visible_stage_changes(self.request.user).select_related("initiative", "by")
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return super().filter_queryset(queryset) if self.action == "list" else queryset

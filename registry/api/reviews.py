@@ -38,7 +38,7 @@ from registry import choices
 from registry.api.core.idempotency import idempotent
 from registry.api.core.pagination import PageNumberPagination
 from registry.api.core.relations import TIMESTAMPS, initiative_field, review_field, vision_field
-from registry.api.core.viewsets import RegistryViewSet, acting_user, visible_initiatives
+from registry.api.core.viewsets import RegistryViewSet, acting_user
 from registry.models import (
     Initiative,
     Review,
@@ -46,6 +46,7 @@ from registry.models import (
     Vision,
 )
 from registry.selectors.filters import OrderingFilter, QuarterFilter, by_id, by_initiative_key
+from registry.selectors.visibility import visible_review_decisions
 from registry.services import reviews
 from registry.services.reviews import ReviewClosedError, review_decide, review_open
 
@@ -556,9 +557,9 @@ class ReviewDecisionViewSet(RegistryViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
-        return ReviewDecision.objects.filter(
-            initiative__in=visible_initiatives(self.request).values("pk")
-        ).select_related("review", "initiative", "decided_by")
+        return visible_review_decisions(self.request.user).select_related(
+            "review", "initiative", "decided_by"
+        )
 
     @extend_schema(
         responses={

@@ -25,6 +25,7 @@ from registry.api.core.authentication import request_actor
 from registry.api.core.permissions import RegistryPermission
 from registry.api.core.viewsets import RegistryViewSet
 from registry.selectors.filters import StrictBooleanFilter
+from registry.selectors.visibility import visible_saved_views
 from registry.services.saved_views import SavedView, saved_view_delete, saved_view_save
 
 
@@ -133,7 +134,7 @@ class SavedViewViewSet(RegistryViewSet):
     permission_classes = [SavedViewAccess]
 
     def get_queryset(self) -> QuerySet:
-        return SavedView.objects.visible_to(self.request.user).select_related("owner")
+        return visible_saved_views(self.request.user).select_related("owner")
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = self.refetch(serializer.save())

@@ -33,6 +33,7 @@ from registry.choices import Decision, Gate, Stage
 from registry.i18n.labels import export_value, move_label
 from registry.models import Initiative, Review, ReviewDecision, Vision
 from registry.selectors import reports
+from registry.selectors.visibility import visible_initiatives
 from registry.services import lifecycle, reviews
 from registry.spreadsheets.xlsx_locale import format_cells
 
@@ -235,7 +236,7 @@ def review_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseRedirect(review_url(review, key))
     if not form.is_valid():
         return _render_review(request, review, key=key, form=form, status=400)
-    initiative = Initiative.objects.visible_to(request.user).filter(key=key).first()
+    initiative = visible_initiatives(request.user).filter(key=key).first()
     if initiative is None:
         raise Http404(_("No initiative %(key)s.") % {"key": key})
     data = form.cleaned_data

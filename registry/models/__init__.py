@@ -24,7 +24,7 @@ from registry.models.initiatives import (
 from registry.models.organisation import Department, Person, System, Tag
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
-from registry.models.saved_views import SavedView, SavedViewQuerySet
+from registry.models.saved_views import SavedView
 from registry.models.strategy import Goal, GoalQuerySet, Measurement, Vision, VisionQuerySet
 from registry.models.tokens import ApiToken
 from registry.models.webhooks import (
@@ -56,7 +56,6 @@ __all__ = [
     "Review",
     "ReviewDecision",
     "SavedView",
-    "SavedViewQuerySet",
     "StageChange",
     "System",
     "Tag",

@@ -15,7 +15,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -132,17 +132,6 @@ class InitiativeQuerySet(models.QuerySet):
             Q(start_date__isnull=True) | Q(start_date__lte=end),
             Q(end_date__isnull=True) | Q(end_date__gte=start),
         )
-
-    def visible_to(self, user) -> InitiativeQuerySet:
-        """Confidential initiatives only for the PMO and their team."""
-        from registry.permissions import is_pmo
-
-        if is_pmo(user):
-            return self
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(confidential=False)
-        team = TeamRole.objects.filter(initiative=OuterRef("pk"), person__user=user)
-        return self.filter(Q(confidential=False) | Q(owner__user=user) | Exists(team))
 
 
 @pghistory.track(

@@ -11,25 +11,6 @@ from django.http import QueryDict
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from registry.permissions import is_pmo
-
-
-class SavedViewQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> SavedViewQuerySet:
-        """The user's own views and every shared one; the PMO sees all."""
-        if is_pmo(user):
-            return self
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(shared=True)
-        return self.filter(Q(owner=user) | Q(shared=True))
-
-    def listed_for(self, user: Any) -> SavedViewQuerySet:
-        """What a user picks from: own and shared views (the PMO's too: others' private views
-        would only clutter the list)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.filter(shared=True)
-        return self.filter(Q(owner=user) | Q(shared=True))
-
 
 class SavedView(models.Model):
     """A named filter set of the initiative list, private to its owner or shared."""
@@ -64,8 +45,6 @@ class SavedView(models.Model):
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    objects = SavedViewQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]

@@ -21,14 +21,27 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BigIntegerField,
+    Exists,
+    F,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KT
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
+from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import IsNull
 from pghistory import core, utils
 from pghistory.models import Events
 
 from registry.models import Initiative
 from registry.permissions import is_pmo
+from registry.selectors.visibility import hidden_initiative_ids, visible_initiatives
 
 
 def event_tables() -> list[type[Model]]:
@@ -71,16 +84,22 @@ class EventTables:
         tables = cls({model: model._default_manager.all() for model in event_tables()})
         if is_pmo(user):
             return tables
-        visible = Initiative.objects.visible_to(user)
+        visible = visible_initiatives(user)
+        deleted = Initiative.pgh_event_models["delete"]  # type: ignore[attr-defined]
 
         def shown(column: str) -> Q:
             hidden = Initiative.objects.filter(pk=OuterRef(column), confidential=True).exclude(
                 Exists(visible.filter(pk=OuterRef("pk")))
             )
-            # A scalar subquery, which PostgreSQL answers per event by primary key; an EXISTS
+            # Gone from the table, an initiative's delete event still says it was confidential.
+            deleted_confidential = deleted.objects.filter(
+                pgh_obj_id=OuterRef(column), pgh_label="delete", confidential=True
+            )
+            # Scalar subqueries, which PostgreSQL answers per event by primary key; an EXISTS
             # here is planned as a hash of every (visible) initiative, built for each page.
-            return Q(**{f"{column}__isnull": True}) | Q(
-                IsNull(Subquery(hidden.order_by().values("pk")[:1]), True)
+            return Q(**{f"{column}__isnull": True}) | (
+                Q(IsNull(Subquery(hidden.order_by().values("pk")[:1]), True))
+                & Q(IsNull(Subquery(deleted_confidential.order_by().values("pk")[:1]), True))
             )
 
         return tables.per_table(
@@ -197,3 +216,31 @@ def after_position(position: Position, table: int) -> Q:
         return Q(pgh_created_at__gte=position.at)
     moment = Tuple(F("pgh_created_at"), F("pgh_id"))
     return Q(TupleGreaterThan(moment, (position.at, position.pgh_id)))
+
+
+# Keys of an event's data that name another initiative than the one whose history is read
+# (a dependency's two ends, the initiative of an alignment, team role or decision).
+RELATED_INITIATIVE_KEYS = ("initiative_id", "from_initiative_id", "to_initiative_id")
+
+
+def initiative_history(initiative: Initiative, user: Any) -> QuerySet:
+    """Recorded changes of the initiative and of what points at it, newest first — without
+    the events of rows that also point at an initiative the user may not see (a dependency
+    on a confidential initiative, with its note).
+    """
+    events = Events.objects.references(initiative).order_by("-pgh_created_at", "-pgh_slug")
+    if is_pmo(user):
+        return events
+    hidden = hidden_initiative_ids(user)
+    assert hidden is not None
+    deleted = Initiative.pgh_event_models["delete"]  # type: ignore[attr-defined]
+    deleted_confidential = deleted.objects.filter(pgh_label="delete", confidential=True)
+    for key in RELATED_INITIATIVE_KEYS:
+        # 0 where the event has no such key: NOT IN must not drop those events.
+        other = f"_other_{key}"
+        events = (
+            events.alias(**{other: Coalesce(Cast(KT(f"pgh_data__{key}"), BigIntegerField()), 0)})
+            .exclude(**{f"{other}__in": hidden})
+            .exclude(**{f"{other}__in": deleted_confidential.values("pgh_obj_id")})
+        )
+    return events

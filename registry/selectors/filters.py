@@ -35,6 +35,7 @@ from registry.models import (
     Vision,
 )
 from registry.quarters import quarter_bounds
+from registry.selectors.visibility import visible_initiatives
 
 TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
 FALSE_VALUES = frozenset({"false", "0", "no", "off"})
@@ -171,13 +172,13 @@ def by_id(queryset: QuerySet, what: str, **kwargs: Any) -> filters.ModelChoiceFi
     return IdChoiceFilter(queryset=queryset, error_messages=_unknown(what), **kwargs)
 
 
-def visible_initiatives(request: Any) -> QuerySet:
-    return Initiative.objects.visible_to(getattr(request, "user", None))
+def _visible_to_requester(request: Any) -> QuerySet:
+    return visible_initiatives(getattr(request, "user", None))
 
 
 def by_initiative_key(**kwargs: Any) -> filters.ModelChoiceFilter:
     return KeyChoiceFilter(
-        queryset=visible_initiatives,
+        queryset=_visible_to_requester,
         to_field_name="key",
         error_messages=_unknown(str(_("initiative with key"))),
         **kwargs,

@@ -48,6 +48,7 @@ from registry.models import (
 )
 from registry.permissions import is_pmo
 from registry.selectors import rollup
+from registry.selectors.visibility import visible_initiatives
 
 ZERO = Decimal("0.00")
 NONE_LEVEL = AlignmentLevel.NONE.value
@@ -76,7 +77,7 @@ def initiative_scope(
 
     Raises ValueError for a period that is not a quarter like `2026-Q4`.
     """
-    qs = Initiative.objects.live().visible_to(user)
+    qs = visible_initiatives(user, Initiative.objects.live())
     if open_only:
         qs = qs.exclude(stage__in=CLOSED_STAGES)
     if period:
@@ -210,7 +211,7 @@ def _confidential_visible(user: Any) -> tuple[bool, tuple[str, list[Any]] | None
     """(sees everything, SQL of the confidential initiatives they may see) for the rollups."""
     if is_pmo(user):
         return True, None
-    visible = Initiative.objects.visible_to(user).filter(confidential=True).order_by()
+    visible = visible_initiatives(user).filter(confidential=True).order_by()
     return False, _compiled(visible.values("id"))
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.models import SavedView
 from registry.selectors.filters import InitiativeFilterSet
+from registry.selectors.visibility import visible_saved_views
 
 # Query parameters of the initiative list that are not filters: never stored in a view.
 NOT_FILTERS = frozenset({"view", "page", "page_size", "cursor", "format"})
@@ -79,7 +80,7 @@ def saved_view_resolve(reference: str, *, user: Any) -> SavedView:
     view with that slug. Views the user may not see do not exist for them.
     """
     reference = (reference or "").strip()
-    visible = SavedView.objects.visible_to(user)
+    visible = visible_saved_views(user)
     found: SavedView | None = None
     if reference.isdigit():
         found = visible.filter(pk=int(reference)).first()

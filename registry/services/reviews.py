@@ -24,6 +24,7 @@ from registry.choices import Decision, ReviewStatus, Stage, VisionStatus
 from registry.models import Goal, Initiative, InitiativeQuerySet, Review, ReviewDecision, Vision
 from registry.quarters import quarter_bounds
 from registry.selectors.reports import with_vision_alignment
+from registry.selectors.visibility import visible_initiatives
 from registry.services.history import actor_label
 from registry.services.lifecycle import TransitionError, initiative_transition
 
@@ -131,7 +132,7 @@ def review_initiatives(review: Review, *, user: Any) -> InitiativeQuerySet:
     covered = Exists(decisions)
     if not review.is_closed:
         covered |= Q(pk__in=initiatives_in_period(review.period).values("pk"))
-    qs = Initiative.objects.visible_to(user).filter(covered)
+    qs = visible_initiatives(user).filter(covered)
     return (
         _annotated(qs, review)
         .annotate(
@@ -551,9 +552,7 @@ def comparison_visible_to(comparison: dict[str, Any], *, user: Any) -> dict[str,
         for entry in entries
         if "key" in entry
     }
-    visible = set(
-        Initiative.objects.visible_to(user).filter(key__in=keys).values_list("key", flat=True)
-    )
+    visible = set(visible_initiatives(user).filter(key__in=keys).values_list("key", flat=True))
     return {
         name: [e for e in entries if "key" not in e or e["key"] in visible]
         if isinstance(entries, list)

@@ -37,6 +37,7 @@ from registry.api.core.pagination import InitiativePagination
 from registry.models import Goal, Initiative
 from registry.permissions import is_pmo
 from registry.selectors.filters import SinceField
+from registry.selectors.visibility import hidden_initiative_ids
 
 # A deletion sorts strictly after the row's last version, even if the deleting transaction
 # started (by the database's clock) a moment before the row's application-clock timestamp.
@@ -64,17 +65,6 @@ def deletions_of(model: type[Model], since: datetime.datetime | None) -> QuerySe
     if since is not None:
         events = events.filter(feed_at__gte=since)
     return events
-
-
-def hidden_initiative_ids(user: Any) -> QuerySet | None:
-    """Confidential initiatives the user may not see (None for the PMO)."""
-    if is_pmo(user):
-        return None
-    return (
-        Initiative.objects.filter(confidential=True)
-        .exclude(pk__in=Initiative.objects.visible_to(user).values("pk"))
-        .values("pk")
-    )
 
 
 def requested_since(request: Request) -> datetime.datetime | None:

@@ -25,12 +25,13 @@ from registry.models import (
     Tag,
     Vision,
 )
+from registry.selectors.visibility import visible_initiatives
 
 TIMESTAMPS = ["created_at", "updated_at"]
 
 
 def _visible_initiatives(request: Request | None) -> QuerySet:
-    return Initiative.objects.visible_to(getattr(request, "user", None))
+    return visible_initiatives(getattr(request, "user", None))
 
 
 # --- brief forms ----------------------------------------------------------------------------

@@ -24,10 +24,6 @@ from registry.api.core.idempotency import idempotent
 from registry.api.core.permissions import (
     PMOWrites,
 )
-from registry.models import (
-    Initiative,
-    InitiativeQuerySet,
-)
 from registry.services.history import actor_label
 
 
@@ -45,10 +41,6 @@ def bound(serializer: BaseSerializer) -> Any:
     """The object an update's (or a saved) serializer is bound to."""
     assert serializer.instance is not None
     return serializer.instance
-
-
-def visible_initiatives(request: Request) -> InitiativeQuerySet:
-    return Initiative.objects.visible_to(request.user)
 
 
 class RegistryViewSet(viewsets.ModelViewSet):

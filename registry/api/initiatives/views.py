@@ -12,7 +12,6 @@ from django.db.models import Case, IntegerField, Model, Prefetch, QuerySet, Valu
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from pghistory.models import Events
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -37,13 +36,7 @@ from registry.api.core.permissions import (
     InitiativeAccess,
 )
 from registry.api.core.renderers import CSVRenderer
-from registry.api.core.viewsets import (
-    RegistryViewSet,
-    acting_user,
-    actor_name,
-    bound,
-    visible_initiatives,
-)
+from registry.api.core.viewsets import RegistryViewSet, acting_user, actor_name, bound
 from registry.api.initiatives import fast_read
 from registry.api.initiatives.filters import InitiativeListFilterSet
 from registry.api.initiatives.serializers import (
@@ -59,6 +52,8 @@ from registry.models import (
     TeamRole,
 )
 from registry.selectors import reports
+from registry.selectors.changes import initiative_history
+from registry.selectors.visibility import visible_initiatives
 from registry.services import lifecycle
 from registry.services.archive import (
     initiative_archive,
@@ -177,8 +172,8 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
 
     def get_queryset(self) -> QuerySet:
         if self.light_read():
-            return initiative_rows().all().visible_to(self.request.user)
-        return self.annotated(visible_initiatives(self.request))
+            return visible_initiatives(self.request.user, initiative_rows().all())
+        return self.annotated(visible_initiatives(self.request.user))
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer:
         if args and self.light_read():
@@ -355,7 +350,6 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
     )
     def history(self, request: Request, key: str | None = None) -> Response:
         initiative = self.get_object()
-        events = Events.objects.references(initiative).order_by("-pgh_created_at", "-pgh_slug")
-        page = self.paginate_queryset(events)
+        page = self.paginate_queryset(initiative_history(initiative, request.user))
         data = ChangeSerializer(page, many=True, context=self.get_serializer_context())
         return self.get_paginated_response(data.data)
