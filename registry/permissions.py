@@ -174,6 +174,17 @@ def can_hand_over_to(user: Any, *, department_id: int | None, token: Any = None)
     return own is not None and department_id == own
 
 
+def can_change_confidentiality(user: Any) -> bool:
+    """Clearing `confidential` publishes an initiative; setting it hides it from everyone
+    outside its team: the PMO's decision, not the team's."""
+    return is_pmo(user)
+
+
+def can_resume_after_board_pause(user: Any) -> bool:
+    """An initiative the quarterly review paused is resumed by the PMO, not by its team."""
+    return is_pmo(user)
+
+
 def can_change_any_initiative(user: Any, token: Any = None) -> bool:
     """Whether the role writes initiatives at all (which ones is `can_change_initiative`)."""
     if is_pmo(user):

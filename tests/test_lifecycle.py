@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from registry import choices, models
+from registry import choices, models, permissions
 from registry.choices import Gate, Stage
 from registry.services import lifecycle
 from registry.services.lifecycle import StaleVersionError, TransitionError
@@ -98,7 +98,8 @@ def vision(active_vision):
 
 @pytest.fixture
 def user(db):
-    return factories.UserFactory(username="ines.pmo")
+    # The lifecycle service checks the actor's permission itself: the PMO may move any.
+    return factories.UserFactory(username="ines.pmo", groups=[permissions.PMO])
 
 
 def build(

@@ -9,25 +9,20 @@ from typing import Any
 
 import django_filters as filters
 from django.db.models import (
-    F,
     Model,
     QuerySet,
 )
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.serializers import BaseSerializer
 from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices
-from registry import permissions as rules
-from registry.api.core.authentication import request_token
-from registry.api.core.errors import Conflict
+from registry.api.core.authentication import request_actor
 from registry.api.core.feeds import (
     AlignmentFeedMixin,
     AlignmentTombstoneSerializer,
@@ -46,11 +41,10 @@ from registry.api.core.relations import (
     person_field,
     review_field,
 )
-from registry.api.core.viewsets import RegistryViewSet, acting_user, bound
+from registry.api.core.viewsets import RegistryViewSet, bound
 from registry.models import (
     Alignment,
     Dependency,
-    Initiative,
     Note,
     Review,
     StageChange,
@@ -73,6 +67,7 @@ from registry.selectors.visibility import (
     visible_stage_changes,
     visible_team_roles,
 )
+from registry.services.parts import part_delete, part_save
 
 
 class AlignmentSerializer(serializers.ModelSerializer):
@@ -276,45 +271,33 @@ class StageChangeFilterSet(filters.FilterSet):
 
 
 class InitiativePartViewSet(RegistryViewSet):
-    """Alignments, team roles, dependencies: writable by whoever may change the initiative
-    they belong to (checked on the stored and on the requested initiative).
+    """Alignments, team roles, dependencies and notes: every write through
+    `registry.services.parts`, which holds their rules.
     """
 
     permission_classes = [InitiativePartAccess]
-    initiative_attr = "initiative"
-
-    def check_initiative(self, initiative: Initiative | None) -> None:
-        if initiative is None:
-            return
-        if initiative.archived_at is not None:
-            raise Conflict(
-                _("%(key)s is archived; restore it first.") % {"key": initiative.key},
-                code="archived",
-            )
-        request = self.request
-        if not rules.can_change_initiative(request.user, initiative, request_token(request)):
-            raise PermissionDenied(_("You may not change %(key)s.") % {"key": initiative.key})
-
-    def target_initiative(self, serializer: BaseSerializer) -> Initiative | None:
-        return serializer.validated_data.get(self.initiative_attr)
-
-    def before_save(self, serializer: BaseSerializer) -> None:
-        """Hook for a part's own bookkeeping, after the permission checks."""
 
     def perform_create(self, serializer: BaseSerializer) -> None:
-        self.check_initiative(self.target_initiative(serializer))
-        self.before_save(serializer)
-        super().perform_create(serializer)
+        row = part_save(
+            actor=request_actor(self.request),
+            model=serializer.Meta.model,
+            part=None,
+            data=serializer.validated_data,
+        )
+        serializer.instance = self.refetch(row)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        self.check_initiative(getattr(serializer.instance, self.initiative_attr))
-        self.check_initiative(self.target_initiative(serializer))
-        self.before_save(serializer)
-        super().perform_update(serializer)
+        # The row is locked and If-Match checked by get_object, in this transaction.
+        row = part_save(
+            actor=request_actor(self.request),
+            model=serializer.Meta.model,
+            part=bound(serializer),
+            data=serializer.validated_data,
+        )
+        serializer.instance = self.refetch(row)
 
     def perform_destroy(self, instance: Model) -> None:
-        self.check_initiative(getattr(instance, self.initiative_attr))
-        super().perform_destroy(instance)
+        part_delete(actor=request_actor(self.request), part=instance)
 
 
 @extend_schema_view(
@@ -340,17 +323,6 @@ class AlignmentViewSet(AlignmentFeedMixin, InitiativePartViewSet):
     def get_queryset(self) -> QuerySet:
         return visible_alignments(self.request.user).select_related("initiative", "goal")
 
-    def before_save(self, serializer: BaseSerializer) -> None:
-        # The constraint allows one primary per initiative, so the old primary is demoted
-        # (its version bumped) in the same transaction, before the new one is saved.
-        if not serializer.validated_data.get("is_primary"):
-            return
-        current = serializer.instance
-        initiative = serializer.validated_data.get("initiative") or bound(serializer).initiative
-        others = Alignment.objects.filter(initiative=initiative, is_primary=True)
-        if current is not None:
-            others = others.exclude(pk=current.pk)
-        others.update(is_primary=False, version=F("version") + 1, updated_at=timezone.now())
 
 
 class TeamRoleViewSet(InitiativePartViewSet):
@@ -368,8 +340,6 @@ class DependencyViewSet(InitiativePartViewSet):
 
     serializer_class = DependencySerializer
     filterset_class = DependencyFilterSet
-    initiative_attr = "from_initiative"
-
     def get_queryset(self) -> QuerySet:
         return (
             visible_dependencies(self.request.user)
@@ -378,7 +348,7 @@ class DependencyViewSet(InitiativePartViewSet):
         )
 
 
-class NoteViewSet(RegistryViewSet):
+class NoteViewSet(InitiativePartViewSet):
     """Journal entries on initiatives (writable like the initiative), goals and reviews
     (PMO). The author is whoever writes it; only the PMO deletes notes.
     """
@@ -391,33 +361,6 @@ class NoteViewSet(RegistryViewSet):
         return visible_notes(self.request.user).select_related(
             "initiative", "goal", "review", "author"
         )
-
-    def check_note(self, note: Note) -> None:
-        request = self.request
-        initiative = note.initiative
-        if initiative is not None and initiative.archived_at is not None:
-            raise Conflict(
-                _("%(key)s is archived; restore it first.") % {"key": initiative.key},
-                code="archived",
-            )
-        if not rules.can_write_note(request.user, note, request_token(request)):
-            raise PermissionDenied(
-                _("Notes on goals and reviews are the PMO's; on an initiative, its writers'.")
-            )
-
-    def perform_create(self, serializer: BaseSerializer) -> None:
-        author = acting_user(self.request)
-        self.check_note(Note(**serializer.validated_data, author=author))
-        serializer.instance = self.refetch(serializer.save(author=author))
-
-    def perform_update(self, serializer: BaseSerializer) -> None:
-        current = bound(serializer)
-        subject = {
-            name: serializer.validated_data.get(name, getattr(current, name))
-            for name in ("initiative", "goal", "review")
-        }
-        self.check_note(Note(pk=current.pk, author_id=current.author_id, **subject))
-        super().perform_update(serializer)
 
 
 class StageChangeViewSet(viewsets.ReadOnlyModelViewSet):

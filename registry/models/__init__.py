@@ -13,6 +13,7 @@ from registry.models.base import (
 )
 from registry.models.idempotency import IdempotencyRecord
 from registry.models.initiatives import (
+    INITIATIVE_MANY_FIELDS,
     Alignment,
     Dependency,
     Initiative,
@@ -36,6 +37,7 @@ from registry.models.webhooks import (
 
 __all__ = [
     "INITIATIVE_KEY_SEQUENCE",
+    "INITIATIVE_MANY_FIELDS",
     "Alignment",
     "AlignmentRollup",
     "ApiToken",

@@ -33,6 +33,9 @@ from registry.models.organisation import Department, Person, System, Tag
 from registry.models.strategy import Goal
 from registry.quarters import quarter_bounds
 
+# The initiative's many-to-many fields, which writes set as lists (of objects or ids).
+INITIATIVE_MANY_FIELDS: tuple[str, ...] = ("departments", "systems", "tags")
+
 
 class _DistinctIdCount(models.Func):
     """How many distinct non-null ids the given id arrays hold together."""

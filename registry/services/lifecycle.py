@@ -11,21 +11,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry import permissions as rules
 from registry.choices import (
     BEYOND_PROPOSED,
     EVIDENCE_BY_STAGE,
     MAIN_TRANSITIONS,
     OPEN_STAGES,
     SIDE_STAGE_GATES,
+    Decision,
     Gate,
     RiskTier,
     Stage,
     VisionStatus,
 )
-from registry.models import Alignment, Initiative, StageChange
+from registry.models import Alignment, Initiative, ReviewDecision, StageChange
+from registry.permissions import Actor
+from registry.services.errors import ForbiddenError, StateConflictError
 from registry.services.history import actor_label
 
 
@@ -168,6 +173,45 @@ def check_move(
     return move
 
 
+def board_pause(initiative: Initiative) -> ReviewDecision | None:
+    """The review decision that paused the initiative, if the board's latest word on it is
+    to pause it."""
+    latest = (
+        ReviewDecision.objects.filter(initiative=initiative)
+        .select_related("review")
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    return latest if latest is not None and latest.decision == Decision.PAUSE else None
+
+
+def transition_refusal(
+    initiative: Initiative, to_stage: str, *, user: Any, token: Any = None
+) -> ForbiddenError | None:
+    """Why `user` may not move the initiative to `to_stage` (None: they may; the gates are
+    checked apart, by `check_move`)."""
+    if user is None:
+        return None  # the registry's own moves (demo data, a review decision's move)
+    if not rules.can_change_initiative(user, initiative, token):
+        return ForbiddenError(
+            _("You may not change %(key)s.") % {"key": initiative.key}, code="permission_denied"
+        )
+    resuming = initiative.stage == Stage.PAUSED and to_stage != Stage.STOPPED
+    if resuming and not rules.can_resume_after_board_pause(user):
+        paused_by = board_pause(initiative)
+        if paused_by is not None:
+            return ForbiddenError(
+                _(
+                    "The %(period)s review paused %(key)s; only the PMO resumes it, so the "
+                    "board's decision is not undone without them."
+                )
+                % {"period": paused_by.review.period, "key": initiative.key},
+                code="permission_denied",
+                field="to",
+            )
+    return None
+
+
 @transaction.atomic
 def initiative_transition(
     *,
@@ -180,17 +224,27 @@ def initiative_transition(
 ) -> StageChange:
     """Move an initiative through its gates and record the StageChange.
 
+    `actor` is an `Actor` (or a user); the move is refused as `transition_refusal` says.
     Re-reads the row under a lock so two concurrent moves cannot both pass the same gate;
-    `expected_version` (from an If-Match header) refuses a move on a stale copy.
+    `expected_version` (from an If-Match header) refuses a move on a stale copy. The version
+    goes up by one in the database.
     """
+    who = actor if isinstance(actor, Actor) else Actor(user=actor)
     locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(current_version=locked.version)
+    if locked.archived_at is not None:
+        raise StateConflictError(
+            _("%(key)s is archived; restore it first.") % {"key": locked.key}, code="archived"
+        )
+    refusal = transition_refusal(locked, to_stage, user=who.user, token=who.token)
+    if refusal is not None:
+        raise refusal
     move = check_move(locked, to_stage, note=note)
     now = timezone.now()
     locked.paused_from = move.from_stage if to_stage == Stage.PAUSED else ""
     locked.stage = to_stage
-    locked.version += 1
+    locked.version = F("version") + 1
     update_fields = ["stage", "paused_from", "version", "updated_at"]
     if to_stage in (Stage.RETIRED, Stage.STOPPED) and locked.end_date is None:
         # The local calendar day; an initiative stopped before its planned start ends on
@@ -198,17 +252,18 @@ def initiative_transition(
         today = timezone.localdate(now)
         locked.end_date = max(today, locked.start_date) if locked.start_date else today
         update_fields.append("end_date")
-    if getattr(actor, "is_authenticated", False):
-        locked.updated_by = actor
+    if who.login is not None:
+        locked.updated_by = who.login
         update_fields.append("updated_by")
     locked.save(update_fields=update_fields)
+    locked.refresh_from_db(fields=["version"])
     change = StageChange.objects.create(
         initiative=locked,
         from_stage=move.from_stage,
         to_stage=to_stage,
         at=now,
-        by=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_name=actor_name or actor_label(actor),
+        by=who.login,
+        actor_name=actor_name or who.name,
         note=note,
     )
     for field in update_fields:

@@ -14,6 +14,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from registry import permissions as rules
+from registry.services.parts import OWNING_INITIATIVE
 from registry.api.core.authentication import request_token
 
 READ_REFUSED = _(
@@ -101,8 +102,8 @@ class InitiativeAccess(RegistryPermission):
 class InitiativePartAccess(RegistryPermission):
     """Alignments, team roles and dependencies follow the initiative they belong to.
 
-    The view names that initiative with `initiative_attr`; creating is checked against the
-    initiative named in the payload (`InitiativeWriteCheckMixin`).
+    A request-level answer before anything is read from the body; the service
+    (`registry.services.parts`) checks the stored and the requested initiative.
     """
 
     def may_write(self, request: Request, view: Any) -> bool:
@@ -110,7 +111,7 @@ class InitiativePartAccess(RegistryPermission):
         return rules.can_change_any_initiative(request.user, request_token(request))
 
     def may_write_object(self, request: Request, view: Any, obj: Any) -> bool:
-        initiative = getattr(obj, view.initiative_attr)
+        initiative = getattr(obj, OWNING_INITIATIVE[type(obj)])
         self.message = _("You may not change %(key)s.") % {"key": initiative.key}
         return rules.can_change_initiative(request.user, initiative, request_token(request))
 

@@ -13,17 +13,14 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from registry import choices
-from registry import permissions as rules
 from registry.api.changes import ChangeSerializer
-from registry.api.core.authentication import request_token
-from registry.api.core.errors import Conflict
+from registry.api.core.authentication import request_actor
 from registry.api.core.feeds import (
     InitiativeFeedMixin,
     InitiativeTombstoneSerializer,
@@ -36,7 +33,7 @@ from registry.api.core.permissions import (
     InitiativeAccess,
 )
 from registry.api.core.renderers import CSVRenderer
-from registry.api.core.viewsets import RegistryViewSet, acting_user, actor_name, bound
+from registry.api.core.viewsets import RegistryViewSet, acting_user, bound
 from registry.api.initiatives import fast_read
 from registry.api.initiatives.filters import InitiativeListFilterSet
 from registry.api.initiatives.serializers import (
@@ -59,6 +56,7 @@ from registry.services.archive import (
     initiative_archive,
     initiative_restore,
 )
+from registry.services.initiatives import initiative_create, initiative_update
 
 # Lifecycle order for `ordering=stage` (side stages last).
 STAGE_RANK = Case(
@@ -230,64 +228,20 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
             response["Content-Disposition"] = 'attachment; filename="initiatives.csv"'
         return response
 
-    def refuse_if_archived(self, initiative: Initiative) -> None:
-        if initiative.archived_at is not None:
-            raise Conflict(
-                _("%(key)s is archived; restore it first.") % {"key": initiative.key},
-                code="archived",
-            )
-
     def perform_create(self, serializer: BaseSerializer) -> None:
-        request = self.request
-        token = request_token(request)
-        source = serializer.validated_data.get("source") or ""
-        if not source and token is not None and rules.is_integration(request.user):
-            source = token.source
-        if not rules.can_create_initiative(request.user, source=source, token=token):
-            raise PermissionDenied(
-                _("An integration registers only initiatives of its own source (%(source)s).")
-                % {"source": getattr(token, "source", "") or "—"}
-            )
-        user = acting_user(request)
-        initiative = serializer.save(source=source, created_by=user, updated_by=user)
-        lifecycle.record_initial_stage(
-            initiative=initiative, actor=user, actor_name=actor_name(request)
+        initiative = initiative_create(
+            actor=request_actor(self.request), data=serializer.validated_data
         )
         serializer.instance = self.refetch_with_overlaps(initiative)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        initiative = bound(serializer)
-        self.refuse_if_archived(initiative)
-        request = self.request
-        source = serializer.validated_data.get("source", initiative.source)
-        if source != initiative.source and not rules.can_create_initiative(
-            request.user, source=source, token=request_token(request)
-        ):
-            raise PermissionDenied(_("You may not move an initiative to another source."))
-        self.refuse_hand_over(initiative, serializer.validated_data)
-        saved = serializer.save(version=initiative.version + 1, updated_by=acting_user(request))
+        # The row is locked and If-Match checked by get_object, in this transaction.
+        saved = initiative_update(
+            actor=request_actor(self.request),
+            initiative=bound(serializer),
+            changes=serializer.validated_data,
+        )
         serializer.instance = self.refetch_with_overlaps(saved)
-
-    def refuse_hand_over(self, initiative: Initiative, data: dict) -> None:
-        """A new owner or lead department outside the writer's department: PMO only (403)."""
-        owner, lead = data.get("owner", initiative.owner), data.get("lead_department")
-        changes = []
-        if owner is not None and owner != initiative.owner:
-            changes.append(owner.department_id)
-        if lead is not None and lead != initiative.lead_department:
-            changes.append(lead.pk)
-        token = request_token(self.request)
-        if any(
-            not rules.can_hand_over_to(self.request.user, department_id=dept, token=token)
-            for dept in changes
-        ):
-            raise PermissionDenied(
-                _(
-                    "Only the PMO hands %(key)s to an owner or lead department outside your "
-                    "own department."
-                )
-                % {"key": initiative.key}
-            )
 
     def perform_destroy(self, instance: Initiative) -> None:
         initiative_archive(initiative=instance, actor=acting_user(self.request))
@@ -307,13 +261,11 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
         payload.is_valid(raise_exception=True)
         with transaction.atomic():
             initiative = self.get_object()
-            self.refuse_if_archived(initiative)
             lifecycle.initiative_transition(
                 initiative=initiative,
                 to_stage=payload.validated_data["to"],
                 note=payload.validated_data["note"],
-                actor=acting_user(request),
-                actor_name=actor_name(request),
+                actor=request_actor(request),
                 expected_version=initiative.version,
             )
             fresh = self.refetch(initiative)
