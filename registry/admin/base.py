@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, router, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +21,12 @@ from registry.admin.history import TriggerHistoryMixin
 from registry.i18n.rule_messages import rule_message
 from registry.models import (
     Initiative,
-    Note,
 )
+from registry.permissions import Actor
 from registry.selectors.visibility import visible_rows
+from registry.services.errors import RefusedError
+from registry.services.lifecycle import StaleVersionError, TransitionError
+from registry.services.parts import OWNING_INITIATIVE, part_delete, part_save
 
 if TYPE_CHECKING:  # mixins below are only ever mixed into these
     _AdminBase = admin.ModelAdmin
@@ -38,10 +41,13 @@ ADMIN_CSS = {"all": ("registry/admin.css",)}
 class ConstraintViolation:
     """A refused save: the rule's name, the model it guards and the message for people."""
 
-    def __init__(self, name: str, message: str, model: type | None = None) -> None:
+    def __init__(
+        self, name: str, message: str, model: type | None = None, field: str | None = None
+    ) -> None:
         self.name = name
         self.message = message
         self.model = model or _model_for_constraint(name)
+        self.field = field
         self.reported = False
 
     @classmethod
@@ -90,14 +96,35 @@ def check_deferred_rules(using: str) -> None:
 class SaveRefusedError(Exception):
     """Raised by an admin save hook when a domain service refuses the write."""
 
-    def __init__(self, message: str, *, code: str, model: type) -> None:
+    def __init__(self, message: str, *, code: str, model: type, field: str | None = None) -> None:
         super().__init__(message)
-        self.violation = ConstraintViolation(code, message, model)
+        self.violation = ConstraintViolation(code, message, model, field)
+
+
+# What a save can be refused with: a database rule, or a service's refusal.
+REFUSALS = (IntegrityError, SaveRefusedError, RefusedError, StaleVersionError, TransitionError)
 
 
 def _violation(exc: Exception) -> ConstraintViolation | None:
     if isinstance(exc, SaveRefusedError):
         return exc.violation
+    if isinstance(exc, RefusedError):
+        return ConstraintViolation(exc.code, exc.message, None, exc.field)
+    if isinstance(exc, TransitionError):
+        return ConstraintViolation(exc.code, exc.message, None)
+    if isinstance(exc, StaleVersionError):
+        return ConstraintViolation(
+            "stale",
+            str(
+                _(
+                    "Someone changed this initiative while you were editing it (now "
+                    "version %(current)s, you started from %(loaded)s). Open it again "
+                    "to see their changes, then redo yours."
+                )
+                % {"current": exc.current_version, "loaded": exc.expected_version}
+            ),
+            None,
+        )
     if isinstance(exc, IntegrityError):
         return ConstraintViolation.from_error(exc)
     return None
@@ -116,7 +143,10 @@ class RegistryAdminForm(forms.ModelForm):
         violation = self.registry_violation
         if violation is not None and violation.model in (None, self._meta.model):
             violation.reported = True
-            raise ValidationError(violation.message, code=violation.name)
+            if violation.field in self.fields:
+                self.add_error(violation.field, violation.message)
+            else:
+                raise ValidationError(violation.message, code=violation.name)
         return cleaned
 
 
@@ -159,7 +189,7 @@ class ConstraintFeedbackMixin(_AdminBase):
     ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except (IntegrityError, SaveRefusedError) as exc:
+        except REFUSALS as exc:
             violation = _violation(exc)
             if violation is None or request.method != "POST":
                 raise
@@ -169,7 +199,7 @@ class ConstraintFeedbackMixin(_AdminBase):
         setattr(request, VIOLATION_ATTR, violation)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except (IntegrityError, SaveRefusedError):
+        except REFUSALS:
             # The refused rule's form was not on the page (e.g. no permission for that inline).
             self.message_user(request, violation.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
@@ -192,7 +222,7 @@ class ConstraintFeedbackMixin(_AdminBase):
     ) -> HttpResponse:
         try:
             return super().delete_view(request, object_id, extra_context)
-        except (IntegrityError, SaveRefusedError) as exc:
+        except REFUSALS as exc:
             violation = _violation(exc)
             if violation is None:
                 raise
@@ -202,7 +232,7 @@ class ConstraintFeedbackMixin(_AdminBase):
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         try:
             return super().changelist_view(request, extra_context)
-        except (IntegrityError, SaveRefusedError) as exc:
+        except REFUSALS as exc:
             violation = _violation(exc)
             if violation is None:
                 raise
@@ -262,18 +292,55 @@ class RegistryModelAdmin(
     show_full_result_count = True
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
-        """Bump versions of edited versioned rows; stamp the author of new notes."""
+        """An initiative's parts through `registry.services.parts`; other inlines (a goal's
+        measurements) with their versions bumped in the database."""
+        if formset.model in OWNING_INITIATIVE:
+            save_parts(request, formset)
+            return
         instances = formset.save(commit=False)
         for obj in formset.deleted_objects:
             obj.delete()
         changed = {id(obj) for obj, _fields in formset.changed_objects}
         for obj in instances:
             if obj.pk is not None and id(obj) in changed and _has_field(obj, "version"):
-                obj.version += 1
-            if obj.pk is None and isinstance(obj, Note) and obj.author_id is None:
-                obj.author = editor(request)
+                obj.version = F("version") + 1
             obj.save()
         formset.save_m2m()
+
+
+def save_parts(request: HttpRequest, formset: Any) -> None:
+    """Save an inline of an initiative's parts row by row through the part service, and
+    record what happened as Django's formset.save() would (for the change message)."""
+    actor = Actor(user=request.user)
+    model = formset.model
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    try:
+        for child in formset.deleted_forms:
+            if child.instance.pk is not None:
+                part_delete(actor=actor, part=child.instance)
+                formset.deleted_objects.append(child.instance)
+        for child in formset.forms:
+            if child in formset.deleted_forms or not child.has_changed():
+                continue
+            new = child.instance.pk is None
+            names = child._meta.fields or []
+            data = {
+                name: child.cleaned_data[name]
+                for name in names
+                if name in child.cleaned_data and (new or name in child.changed_data)
+            }
+            data[formset.fk.name] = formset.instance
+            row = part_save(
+                actor=actor, model=model, part=None if new else child.instance, data=data
+            )
+            if new:
+                formset.new_objects.append(row)
+            else:
+                formset.changed_objects.append((row, child.changed_data))
+    except RefusedError as refused:
+        raise SaveRefusedError(
+            refused.message, code=refused.code, model=model, field=refused.field
+        ) from refused
 
 
 def editor(request: HttpRequest) -> Any:
@@ -324,13 +391,37 @@ class InitiativePartAdminMixin(_AdminBase):
         )
 
     def save_model(self, request: HttpRequest, obj: Any, form, change: bool) -> None:
-        if not self.may_write(request, obj):
-            raise SaveRefusedError(
-                str(_("You may only change initiatives you own or are responsible for.")),
-                code="not_your_initiative",
-                model=self.model,
-            )
-        super().save_model(request, obj, form, change)
+        """Through `registry.services.parts`, which holds every rule of the part."""
+        if self.model not in OWNING_INITIATIVE:
+            super().save_model(request, obj, form, change)
+            return
+        data = {
+            name: form.cleaned_data[name]
+            for name in form._meta.fields or []
+            if name in form.cleaned_data and (not change or name in form.changed_data)
+        }
+        stored = self.model._default_manager.get(pk=obj.pk) if change else None
+        row = part_save(actor=Actor(user=request.user), model=self.model, part=stored, data=data)
+        obj.pk = row.pk
+        obj._state.adding = False
+        for field in self.model._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(row, field.attname))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        if self.model not in OWNING_INITIATIVE:
+            super().delete_model(request, obj)
+            return
+        part_delete(actor=Actor(user=request.user), part=obj)
+        check_deferred_rules(router.db_for_write(self.model))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if self.model not in OWNING_INITIATIVE:
+            super().delete_queryset(request, queryset)
+            return
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            for obj in queryset:
+                part_delete(actor=Actor(user=request.user), part=obj)
+            check_deferred_rules(router.db_for_write(self.model))
 
 
 class InitiativeChildInline(RegistryInline):

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, router
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -26,9 +26,10 @@ from registry.admin.base import (
     InitiativeChildInline,
     RegistryAdminForm,
     RegistryInline,
+    RegistryInlineFormSet,
     RegistryModelAdmin,
     can_write_initiative,
-    editor,
+    check_deferred_rules,
 )
 from registry.admin.changelist import LeadDepartmentFilter
 from registry.admin.export import ExportActionsMixin
@@ -43,6 +44,7 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
+from registry.i18n.rule_messages import rule_message
 from registry.models import (
     Alignment,
     Dependency,
@@ -53,10 +55,18 @@ from registry.models import (
     StageChange,
     TeamRole,
 )
+from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
+from registry.permissions import Actor
 from registry.selectors import reports
 from registry.selectors.counting import EstimatedCountPaginator
 from registry.services import lifecycle
 from registry.services.archive import initiative_archive, initiative_restore
+from registry.services.errors import RefusedError
+from registry.services.initiatives import (
+    initiative_create,
+    initiative_update,
+    initiative_write_refusal,
+)
 
 
 def _overlap_reason(reason: dict[str, Any]) -> str:
@@ -225,27 +235,27 @@ class InitiativeAdminForm(RegistryAdminForm):
         if self.instance.pk is not None:
             self.fields["loaded_version"].initial = self.instance.version
 
+    actor: Actor = Actor()
+
+    def changes(self) -> dict[str, Any]:
+        """What the user changed, as the initiative service takes it."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.changed_data
+            if name in self.cleaned_data and name in INITIATIVE_WRITABLE_FIELDS
+        }
+
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean() or {}
-        loaded = cleaned.get("loaded_version")
-        if self.instance.pk is not None and loaded is not None:
-            # Locks the row until the admin's transaction ends, so the check holds for the save.
-            current = (
-                Initiative.objects.select_for_update()
-                .filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
-            if current is not None and current != loaded:
-                raise ValidationError(
-                    _(
-                        "Someone changed this initiative while you were editing it (now "
-                        "version %(current)s, you started from %(loaded)s). Open it again "
-                        "to see their changes, then redo yours."
-                    ),
-                    code="stale",
-                    params={"current": current, "loaded": loaded},
-                )
+        if self.errors:
+            return cleaned
+        # The service's rules, shown on the field they concern before anything is written.
+        stored = self.instance if self.instance.pk is not None else None
+        changes = self.changes() if stored is not None else dict(self.cleaned_data)
+        refusal = initiative_write_refusal(actor=self.actor, initiative=stored, changes=changes)
+        if refusal is not None:
+            field = refusal.field if refusal.field in self.fields else None
+            self.add_error(field, refusal.message)
         return cleaned
 
 
@@ -289,8 +299,32 @@ def _move_label(initiative: Initiative, stage: str) -> str:
     return f"{label} ({'; '.join(hints)})" if hints else label
 
 
+class AlignmentFormSet(RegistryInlineFormSet):
+    """One submit that marks two rows primary is ambiguous: which one should demote the
+    other? It is refused with the rule it would break, before the service sees it."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            f
+            for f in self.forms
+            if f not in self.deleted_forms and f.has_changed() or f.instance.pk
+        ]
+        primaries = [
+            f
+            for f in kept
+            if f not in self.deleted_forms and getattr(f, "cleaned_data", {}).get("is_primary")
+        ]
+        if len(primaries) > 1:
+            raise ValidationError(
+                rule_message("registry_alignment_one_primary"),
+                code="registry_alignment_one_primary",
+            )
+
+
 class AlignmentInline(InitiativeChildInline, admin.TabularInline):
     model = Alignment
+    formset = AlignmentFormSet
     fields = ("goal", "strength", "is_primary", "expected_impact", "rationale")
     autocomplete_fields = ("goal",)
 
@@ -623,19 +657,40 @@ class InitiativeAdmin(
 
     # saving
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        form_class.actor = Actor(user=request.user)  # type: ignore[attr-defined]
+        return form_class
+
     def save_model(self, request: HttpRequest, obj: Initiative, form, change: bool) -> None:
-        """Every admin save is a new version, attributed to the user who made it."""
+        """Through `registry.services.initiatives`, which holds every write rule."""
+        actor = Actor(user=request.user)
         if change:
-            obj.version += 1
-        else:
-            obj.created_by = editor(request)
-        obj.updated_by = editor(request)
-        super().save_model(request, obj, form, change)
-        if not change:
-            obj.refresh_from_db(fields=["key", "stage"])
-            lifecycle.record_initial_stage(
-                initiative=obj, actor=request.user, note=str(_("Registered in the admin."))
+            saved = initiative_update(
+                actor=actor,
+                initiative=obj,
+                changes=form.changes(),
+                expected_version=form.cleaned_data.get("loaded_version"),
             )
+        else:
+            data = {
+                name: value
+                for name, value in form.cleaned_data.items()
+                if name in INITIATIVE_WRITABLE_FIELDS
+            }
+            saved = initiative_create(actor=actor, data=data)
+        obj.pk = saved.pk
+        obj._state.adding = False
+        for field in Initiative._meta.concrete_fields:
+            if field.name != "search_vector":
+                setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # The initiative's own many-to-many fields were set by the service (save_model);
+        # the inlines save through theirs.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+        check_deferred_rules(router.db_for_write(self.model))
 
     def _warn_about_overlaps(self, request: HttpRequest, obj: Initiative) -> None:
         overlaps = reports.overlaps_for(obj, user=request.user)
@@ -721,11 +776,11 @@ class InitiativeAdmin(
             lifecycle.initiative_transition(
                 initiative=obj,
                 to_stage=form.cleaned_data["to_stage"],
-                actor=request.user,
+                actor=Actor(user=request.user),
                 note=form.cleaned_data["note"],
                 expected_version=form.cleaned_data["version"],
             )
-        except lifecycle.TransitionError as exc:
+        except (lifecycle.TransitionError, RefusedError) as exc:
             self.message_user(request, exc.message, messages.ERROR)
         except lifecycle.StaleVersionError:
             self.message_user(

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
-from registry.admin.base import InitiativePartAdminMixin, RegistryModelAdmin, editor
+from registry.admin.base import InitiativePartAdminMixin, RegistryModelAdmin
 from registry.models import (
     Alignment,
     Dependency,
@@ -29,11 +29,6 @@ class AlignmentAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
     search_fields = ("initiative__key", "initiative__name", "goal__code", "goal__title")
     autocomplete_fields = ("initiative", "goal")
     readonly_fields = ("version", "created_at", "updated_at")
-
-    def save_model(self, request: HttpRequest, obj: Alignment, form, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Dependency)
@@ -80,11 +75,6 @@ class NoteAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
 
     def may_write(self, request: HttpRequest, obj: Any) -> bool:
         return permissions.can_write_note(request.user, obj)
-
-    def save_model(self, request: HttpRequest, obj: Note, form, change: bool) -> None:
-        if not change and obj.author_id is None:
-            obj.author = editor(request)
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(StageChange)

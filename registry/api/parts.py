@@ -324,7 +324,6 @@ class AlignmentViewSet(AlignmentFeedMixin, InitiativePartViewSet):
         return visible_alignments(self.request.user).select_related("initiative", "goal")
 
 
-
 class TeamRoleViewSet(InitiativePartViewSet):
     """Who holds which role on an initiative."""
 
@@ -340,6 +339,7 @@ class DependencyViewSet(InitiativePartViewSet):
 
     serializer_class = DependencySerializer
     filterset_class = DependencyFilterSet
+
     def get_queryset(self) -> QuerySet:
         return (
             visible_dependencies(self.request.user)

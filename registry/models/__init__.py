@@ -14,6 +14,8 @@ from registry.models.base import (
 from registry.models.idempotency import IdempotencyRecord
 from registry.models.initiatives import (
     INITIATIVE_MANY_FIELDS,
+    INITIATIVE_RELATED_FIELDS,
+    INITIATIVE_WRITABLE_FIELDS,
     Alignment,
     Dependency,
     Initiative,
@@ -38,6 +40,8 @@ from registry.models.webhooks import (
 __all__ = [
     "INITIATIVE_KEY_SEQUENCE",
     "INITIATIVE_MANY_FIELDS",
+    "INITIATIVE_RELATED_FIELDS",
+    "INITIATIVE_WRITABLE_FIELDS",
     "Alignment",
     "AlignmentRollup",
     "ApiToken",

@@ -33,8 +33,45 @@ from registry.models.organisation import Department, Person, System, Tag
 from registry.models.strategy import Goal
 from registry.quarters import quarter_bounds
 
+# What a person or a tool writes on an initiative, in the order forms and exports show it
+# (the stage moves through the lifecycle; key, version and timestamps are the registry's).
+# One declaration: the API's serializers, the admin, sync and the read paths derive theirs.
+INITIATIVE_WRITABLE_FIELDS: tuple[str, ...] = (
+    "name",
+    "summary",
+    "kind",
+    "owner",
+    "lead_department",
+    "departments",
+    "touchpoints",
+    "journey_stages",
+    "interaction_mode",
+    "systems",
+    "customer_segments",
+    "autonomy",
+    "budget_planned",
+    "budget_spent",
+    "currency",
+    "expected_benefit",
+    "start_date",
+    "target_date",
+    "end_date",
+    "risk_tier",
+    "customer_facing",
+    "uses_personal_data",
+    "confidential",
+    "hypothesis",
+    "success_criteria",
+    "learnings",
+    "tags",
+    "source",
+    "external_id",
+    "external_url",
+)
 # The initiative's many-to-many fields, which writes set as lists (of objects or ids).
 INITIATIVE_MANY_FIELDS: tuple[str, ...] = ("departments", "systems", "tags")
+# Its relations, written by natural key or id.
+INITIATIVE_RELATED_FIELDS: tuple[str, ...] = ("owner", "lead_department", *INITIATIVE_MANY_FIELDS)
 
 
 class _DistinctIdCount(models.Func):

@@ -90,9 +90,7 @@ def initiative_write_refusal(
         if name not in changed or changes[name] is None:
             continue
         department = (
-            getattr(changes[name], "department_id", None)
-            if name == "owner"
-            else _pk(changes[name])
+            getattr(changes[name], "department_id", None) if name == "owner" else _pk(changes[name])
         )
         if not rules.can_hand_over_to(user, department_id=department, token=token):
             return ForbiddenError(
@@ -151,7 +149,7 @@ def initiative_update(
     """
     locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
     if expected_version is not None and locked.version != expected_version:
-        raise StaleVersionError(current_version=locked.version)
+        raise StaleVersionError(current_version=locked.version, expected_version=expected_version)
     _refuse(actor, locked, changes)
     fields = ["version", "updated_at", "updated_by"]
     for name, value in changes.items():

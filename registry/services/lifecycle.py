@@ -47,9 +47,10 @@ class TransitionError(Exception):
 class StaleVersionError(Exception):
     """The client's copy (If-Match) is older than the stored row."""
 
-    def __init__(self, *, current_version: int) -> None:
+    def __init__(self, *, current_version: int, expected_version: int | None = None) -> None:
         super().__init__(f"stale version; current is {current_version}")
         self.current_version = current_version
+        self.expected_version = expected_version
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def initiative_transition(
     who = actor if isinstance(actor, Actor) else Actor(user=actor)
     locked = Initiative.objects.select_for_update().get(pk=initiative.pk)
     if expected_version is not None and locked.version != expected_version:
-        raise StaleVersionError(current_version=locked.version)
+        raise StaleVersionError(current_version=locked.version, expected_version=expected_version)
     if locked.archived_at is not None:
         raise StateConflictError(
             _("%(key)s is archived; restore it first.") % {"key": locked.key}, code="archived"

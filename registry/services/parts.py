@@ -73,9 +73,7 @@ def part_refusal(
     return None
 
 
-def _note_refusal(
-    actor: Actor, stored: Model | None, data: Mapping[str, Any]
-) -> Exception | None:
+def _note_refusal(actor: Actor, stored: Model | None, data: Mapping[str, Any]) -> Exception | None:
     subject = {
         name: data.get(name, getattr(stored, name, None))
         for name in ("initiative", "goal", "review")
@@ -111,9 +109,9 @@ def part_save(*, actor: Actor, model: type[Model], part: Model | None, data: Map
     if model is Alignment and data.get("is_primary"):
         # One primary per initiative: the previous one is demoted in the same transaction.
         initiative = data.get("initiative") or row.initiative
-        Alignment.objects.filter(initiative=initiative, is_primary=True).exclude(
-            pk=row.pk
-        ).update(is_primary=False, version=F("version") + 1, updated_at=timezone.now())
+        Alignment.objects.filter(initiative=initiative, is_primary=True).exclude(pk=row.pk).update(
+            is_primary=False, version=F("version") + 1, updated_at=timezone.now()
+        )
     for name, value in data.items():
         setattr(row, name, value)
     if model is Note and stored is None and row.author_id is None:

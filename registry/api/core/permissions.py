@@ -14,8 +14,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from registry import permissions as rules
-from registry.services.parts import OWNING_INITIATIVE
 from registry.api.core.authentication import request_token
+from registry.services.parts import OWNING_INITIATIVE
 
 READ_REFUSED = _(
     "Your account has no registry role (PMO, contributor, viewer), or it is an integration "

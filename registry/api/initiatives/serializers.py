@@ -25,6 +25,7 @@ from registry.models import (
     Initiative,
     TeamRole,
 )
+from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
 from registry.services import lifecycle
 
 
@@ -48,38 +49,7 @@ class TeamMemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-INITIATIVE_EDITABLE = [
-    "name",
-    "summary",
-    "kind",
-    "owner",
-    "lead_department",
-    "departments",
-    "touchpoints",
-    "journey_stages",
-    "interaction_mode",
-    "systems",
-    "customer_segments",
-    "autonomy",
-    "budget_planned",
-    "budget_spent",
-    "currency",
-    "expected_benefit",
-    "start_date",
-    "target_date",
-    "end_date",
-    "risk_tier",
-    "customer_facing",
-    "uses_personal_data",
-    "confidential",
-    "hypothesis",
-    "success_criteria",
-    "learnings",
-    "tags",
-    "source",
-    "external_id",
-    "external_url",
-]
+INITIATIVE_EDITABLE = list(INITIATIVE_WRITABLE_FIELDS)
 
 
 INITIATIVE_SERVER_MANAGED = [
