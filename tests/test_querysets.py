@@ -386,9 +386,7 @@ def test_confidential_initiatives_are_hidden_from_a_viewer(confidential_portfoli
 
 
 def test_anonymous_sees_only_public_initiatives(confidential_portfolio):
-    assert keys(visible_initiatives(AnonymousUser())) == {
-        confidential_portfolio["public"].key
-    }
+    assert keys(visible_initiatives(AnonymousUser())) == {confidential_portfolio["public"].key}
 
 
 def test_pmo_and_superuser_see_everything(confidential_portfolio, pmo_user):
@@ -413,9 +411,7 @@ def test_owner_and_team_see_their_confidential_initiative(confidential_portfolio
 
 def test_visibility_composes_with_derived_annotations(confidential_portfolio, viewer_user):
     rows = list(
-        visible_initiatives(viewer_user)
-        .with_derived()
-        .values_list("key", "alignment_level")
+        visible_initiatives(viewer_user).with_derived().values_list("key", "alignment_level")
     )
     assert rows == [(confidential_portfolio["public"].key, "none")]
 
