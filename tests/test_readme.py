@@ -20,6 +20,7 @@ Blocks not run, and why (both asserted below, so no other block is ever left out
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -115,7 +116,7 @@ def project_folder(tmp_path) -> Path:
 @pytest.fixture
 def server(transactional_db, new_shell_env, tmp_path):
     """`make run`'s server: runserver on the test database, demo portfolio and logins loaded."""
-    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("load_demo", stdout=io.StringIO())
     port = free_port()
     log_path = tmp_path / "runserver.log"
     with log_path.open("wb") as log:
