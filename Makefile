@@ -28,7 +28,17 @@ $(STAMP): pyproject.toml constraints.txt reliability/requirements.txt | $(BIN)/p
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -r reliability/requirements.txt
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# A git-ignored .env for local development, so that the commands README runs by hand
+# (`.venv/bin/python manage.py …`) need nothing exported. Written only when there is none.
+DOTENV ?= .env
+$(DOTENV):
+	@printf '%s\n' \
+	  '# Local development settings (git-ignored), written by make because there was no .env.' \
+	  '# The environment overrides them; .env.example lists every setting.' \
+	  'DJANGO_DEBUG=true' > $@
+	@echo "Wrote $@ for local development (DJANGO_DEBUG=true)."
+
+setup: $(STAMP) | $(DOTENV)
 
 $(LOCALE_MO): $(LOCALE_PO) | $(STAMP)
 	$(BIN)/python manage.py compile_translations
@@ -83,7 +93,7 @@ fuzz: setup
 # The slow runs (1,000 read-modify-writes, database outage, SIGKILL mid-sync, concurrent
 # syncs), then the full fuzz and the audit.
 reliability: setup
-	$(BIN)/pytest -p no:cacheprovider -m reliability tests/test_reliability_faults.py
+	$(BIN)/pytest -p no:cacheprovider -m reliability --timeout 1800 tests/test_reliability_faults.py
 	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
 	$(MAKE) audit
 

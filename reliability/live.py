@@ -36,6 +36,7 @@ def production_env(database_url: str, **overrides: str) -> dict[str, str]:
         {
             "DATABASE_URL": database_url,
             "DJANGO_SETTINGS_MODULE": "portfolio.settings",
+            "DJANGO_ENV_FILE": "",  # nothing from a developer's .env
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -112,15 +113,31 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                self.stop()  # its workers, if any are left, and the log file
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}{self._log_tail()}"
+                )
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("gunicorn did not answer /healthz in time")
+                self.stop()
+                raise TimeoutError(f"gunicorn did not answer /healthz in time{self._log_tail()}")
             time.sleep(0.2)
+
+    def _log_tail(self, characters: int = 5000) -> str:
+        """The end of gunicorn's log, for an error message (nothing when it has none)."""
+        if self.log_path is None:
+            return ""
+        if self._log is not None:
+            self._log.flush()
+        try:
+            text = self.log_path.read_text(errors="replace")[-characters:]
+        except OSError:
+            return ""
+        return f"; the end of {self.log_path}:\n{text}"
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the master and every worker of this server (its own process group)."""

@@ -5,7 +5,6 @@ a checksum of its rows), every sequence, function and trigger with the original.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import psycopg
@@ -14,23 +13,21 @@ from django.db import connection
 
 from reliability.backup import PROJECT_DIR, fingerprint, wipe
 from reliability.seed import seed_roles
+from tests import processes
+from tests.processes import database_url
 
 
 def url_of(database: str) -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{database}"
+    return database_url(database)  # TCP or the embedded server's Unix socket
 
 
 def run_backup_command(*args: str, database: str) -> str:
     """`python -m reliability.backup …` as `make backup`/`make restore` run it."""
-    result = subprocess.run(  # noqa: S603
+    result = processes.run(
         [sys.executable, "-m", "reliability.backup", *args],
         cwd=PROJECT_DIR,
         env={"PATH": "/usr/bin:/bin", "BACKUP_DATABASE_URL": url_of(database)},
-        capture_output=True,
-        text=True,
+        timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -75,12 +72,11 @@ def test_backup_wipe_restore_gives_back_every_table(scratch_database, tmp_path):
 
 
 def test_restore_without_confirmation_changes_nothing(scratch_database, tmp_path):
-    result = subprocess.run(  # noqa: S603
+    result = processes.run(
         [sys.executable, "-m", "reliability.backup", "restore", str(tmp_path / "x.dump")],
         cwd=PROJECT_DIR,
         env={"PATH": "/usr/bin:/bin", "BACKUP_DATABASE_URL": url_of(scratch_database)},
-        capture_output=True,
-        text=True,
+        timeout=60,
         check=False,
     )
     assert result.returncode == 2

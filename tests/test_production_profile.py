@@ -16,6 +16,7 @@ from django.test import Client, override_settings
 
 from reliability.live import PROJECT_DIR, LiveServer, production_env, run_manage
 from tests import factories
+from tests.processes import database_url
 
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
@@ -32,6 +33,7 @@ def manage(*args: str, **environment: str) -> subprocess.CompletedProcess:
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "REGISTRY_", "PYTEST"))
     }
+    env["DJANGO_ENV_FILE"] = ""  # the environment alone, not a developer's .env
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
@@ -39,6 +41,7 @@ def manage(*args: str, **environment: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         check=False,
+        timeout=300,
     )
 
 
@@ -67,13 +70,7 @@ SECURITY_HEADERS = {
 @pytest.fixture(scope="module")
 def production_server(django_db_setup, tmp_path_factory):
     """One gunicorn for the module: it reads nothing but the (existing) test database."""
-    from django.db import connection
-
-    settings_dict = connection.settings_dict
-    url = (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:"
-        f"{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    )
+    url = database_url()  # TCP or the embedded server's Unix socket
     env = production_env(url, **{k: v for k, v in PRODUCTION.items() if k != "DATABASE_URL"})
     for name in ("DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES", "DJANGO_HSTS_SECONDS"):
         env.pop(name)  # the production defaults: redirect, secure cookies, HSTS

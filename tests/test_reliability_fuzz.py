@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connection
 
 from reliability.fuzz import ROLES, fuzz_live
 from reliability.live import LiveServer, production_env
 from reliability.seed import seed_roles
+from tests.processes import database_url
 
 CI_MAX_EXAMPLES = int(os.environ.get("REGISTRY_CI_FUZZ_EXAMPLES", "2"))
 # The coverage phase (every boundary of every parameter: ~5,000 cases per role whatever the
@@ -27,10 +27,7 @@ CI_PHASES = dict.fromkeys(ROLES, "examples,fuzzing,stateful")
 
 def session_database_url() -> str:
     """The URL of the database this test session runs on (pytest-django's test_<name>)."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    return database_url()  # TCP or the embedded server's Unix socket
 
 
 @pytest.fixture

@@ -10,21 +10,18 @@ import os
 
 import pytest
 import redis
-from django.db import connection
 
 from reliability.concurrency import lost_updates, throttle, writes_without_if_match
 from reliability.live import LiveServer, production_env
 from reliability.seed import seed_roles
+from tests.processes import database_url
 
 # A Redis database of its own, so the throttle buckets of this test meet nobody else's.
 REDIS_TEST_URL = os.environ.get("REGISTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def session_database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{db['USER']}{password}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    return database_url()  # TCP or the embedded server's Unix socket
 
 
 @pytest.fixture

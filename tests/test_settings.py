@@ -40,6 +40,7 @@ def run_settings(**environment: str) -> subprocess.CompletedProcess:
         for key, value in os.environ.items()
         if not key.startswith("DJANGO_") and key != "DATABASE_URL"
     }
+    env["DJANGO_ENV_FILE"] = ""  # the environment alone, not a developer's .env
     env.update(environment)
     env["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none"
     return subprocess.run(

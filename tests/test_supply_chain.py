@@ -74,6 +74,7 @@ def test_bandit_finds_nothing_beyond_the_reviewed_baseline():
         capture_output=True,
         text=True,
         check=False,
+        timeout=300,
     )
     report = json.loads(result.stdout)
     findings = [

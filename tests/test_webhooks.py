@@ -53,6 +53,7 @@ from registry.services.webhooks import (
 )
 from registry.sync.upsert import sync_batch
 from tests import factories
+from tests.processes import database_url, output_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-0123456789abcdef"
@@ -473,13 +474,10 @@ def test_an_inactive_subscription_gets_nothing_new(receiver, fast):
 
 
 def _worker_env(**extra: str) -> dict[str, str]:
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_DEBUG": "true",
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "DATABASE_URL": database_url(),  # TCP or the embedded server's Unix socket
         "WORKER_POLL_SECONDS": "0.1",
         "LOG_FORMAT": "json",
         **extra,
@@ -512,7 +510,7 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_event_redelivered_with
         initiative = factories.InitiativeFactory()
         worker = _start_worker()
         try:
-            assert receiver.arrived.wait(30), worker.stdout.read().decode()
+            assert receiver.arrived.wait(30), output_of(worker)
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         finally:
@@ -555,9 +553,12 @@ def test_sigterm_finishes_the_delivery_in_flight_and_gives_back_the_rest():
         second = factories.InitiativeFactory()
         worker = _start_worker()
         try:
-            assert receiver.arrived.wait(30)
+            assert receiver.arrived.wait(30), output_of(worker)
             worker.send_signal(signal.SIGTERM)
-            output, _ = worker.communicate(timeout=30)
+            try:
+                output, _ = worker.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the worker did not stop within 30 s of SIGTERM:\n{output_of(worker)}")
         finally:
             if worker.poll() is None:
                 worker.kill()
