@@ -37,6 +37,11 @@ class Actor:
             return str(self.user.get_username())
         return ""
 
+    @classmethod
+    def of(cls, who: Any) -> Actor:
+        """An Actor as it is, or a user (or None) as an actor without a token."""
+        return who if isinstance(who, Actor) else cls(user=who)
+
     @property
     def login(self) -> Any:
         """The user to store in `created_by`/`updated_by` (None when anonymous)."""

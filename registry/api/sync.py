@@ -32,12 +32,12 @@ from rest_framework.views import APIView
 
 from registry import choices
 from registry import permissions as rules
-from registry.api.core.authentication import request_token
+from registry.api.core.authentication import request_actor, request_token
 from registry.api.core.concurrency import etag_for
 from registry.api.core.errors import Conflict
 from registry.api.core.idempotency import idempotent
 from registry.api.core.permissions import RegistryPermission
-from registry.api.core.viewsets import acting_user, actor_name
+from registry.api.core.viewsets import actor_name
 from registry.api.initiatives.serializers import OverlapSerializer
 from registry.metrics import record_sync_items
 from registry.selectors import reports
@@ -110,7 +110,7 @@ class SyncViewMixin:
         raise NotImplementedError
 
     def sync_options(self, request: Request) -> dict[str, Any]:
-        return {"actor": acting_user(request), "actor_name": actor_name(request)}
+        return {"actor": request_actor(request), "actor_name": actor_name(request)}
 
 
 OWNER_SCHEMA = {

@@ -37,11 +37,14 @@ IDENTITY_FIELDS = ("source", "external_id")
 
 
 def _value(initiative: Initiative | None, name: str) -> Any:
+    """The stored value as the rules compare it: ids for relations (read without a query
+    for one-to-many ones, which sync checks for thousands of items)."""
     if initiative is None:
         return [] if name in INITIATIVE_MANY_FIELDS else None
     if name in INITIATIVE_MANY_FIELDS:
         return sorted(getattr(initiative, name).values_list("pk", flat=True))
-    return getattr(initiative, name)
+    field = Initiative._meta.get_field(name)
+    return getattr(initiative, field.attname)
 
 
 def _pk(value: Any) -> Any:

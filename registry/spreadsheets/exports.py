@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from registry.choices import Channel
 from registry.models import INITIATIVE_KEY_SEQUENCE, Alignment, Initiative, InitiativeQuerySet
+from registry.permissions import Actor
 from registry.services import lifecycle
 from registry.services.history import history_context
 from registry.sync import upsert as sync
@@ -422,7 +423,7 @@ def sync_by_key(
                 sync.parse_item(plan, body, lookups)
                 plan_identity(plan, item, taken, key)
                 if plan.result.ok:
-                    sync.check_item(plan, source=source)
+                    sync.check_item(plan, source=source, actor=Actor.of(actor))
             if errors:
                 plan.result.result = "error"
         results = [plan.result for plan in plans]
@@ -434,6 +435,8 @@ def sync_by_key(
             return sync.BatchResult(source=source, atomic=atomic, items=results, written=False)
         if atomic and len(good) < len(plans):
             return sync.BatchResult(source=source, atomic=atomic, items=results, written=False)
-        sync.write_plans(source=source, plans=good, actor=actor, actor_name=actor_name)
+        sync.write_plans(
+            source=source, plans=good, actor=Actor.of(actor).login, actor_name=actor_name
+        )
         advance_key_sequence(plan.values["key"] for plan in good if plan.existing is None)
         return sync.BatchResult(source=source, atomic=atomic, items=results, written=True)

@@ -23,13 +23,17 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def bulk_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
+def bulk_update(
+    objects: Sequence[models.Model], fields: Sequence[str], *, increment: Sequence[str] = ()
+) -> int:
     """Write `fields` of `objects` (all of one model) in one UPDATE; the number of rows.
 
     Like `QuerySet.bulk_update`: the values as they are on the objects (no `auto_now`, no
-    signals), row triggers fire as for any UPDATE.
+    signals), row triggers fire as for any UPDATE. Each of `increment` (e.g. `version`) is
+    raised by one in the database instead (`version = version + 1`), and its new value is
+    read back onto the objects.
     """
-    if not objects or not fields:
+    if not objects or not (fields or increment):
         return 0
     meta = type(objects[0])._meta
     pk = meta.pk
@@ -48,12 +52,21 @@ def bulk_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
     record = ", ".join(
         f"{quote(field.column)} {field.db_type(connection)}" for field in [pk, *columns]
     )
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+    counters = [meta.get_field(name) for name in increment]
+    assignments = ", ".join(
+        [f"{quote(f.column)} = v.{quote(f.column)}" for f in columns]
+        + [f"{quote(f.column)} = t.{quote(f.column)} + 1" for f in counters]
+    )
+    returning = ", ".join(f"t.{quote(f.column)}" for f in [pk, *counters])
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 (names quoted)
             f"FROM jsonb_to_recordset(%s::jsonb) AS v({record}) "
-            f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}",
+            f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)} RETURNING {returning}",
             [orjson.dumps(rows, default=_json_default).decode()],
         )
-        return cursor.rowcount
+        returned = {row[0]: row[1:] for row in cursor.fetchall()}
+    for obj in objects:
+        for field, value in zip(counters, returned.get(obj.pk, ()), strict=False):
+            setattr(obj, field.attname, value)
+    return len(returned)

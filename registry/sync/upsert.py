@@ -44,9 +44,12 @@ from registry.models import (
     System,
     Tag,
 )
+from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
+from registry.permissions import Actor
 from registry.selectors import reports
 from registry.services import lifecycle
 from registry.services.history import history_context
+from registry.services.initiatives import initiative_write_refusal
 from registry.sync import bulk
 
 MAX_BATCH_ITEMS = 5000
@@ -278,9 +281,11 @@ def sync_batch(
             code="duplicate_external_id",
             attr="items",
         )
+    who = Actor.of(actor)
+    actor_name = actor_name or who.name
     with transaction.atomic(), history_context(channel=channel, actor=actor_name):
         lock_source(source, [eid for eid in external_ids if eid], exclusive=len(items) > 1)
-        plans = plan_items(source=source, items=items, external_ids=external_ids)
+        plans = plan_items(source=source, items=items, external_ids=external_ids, actor=who)
         results = [plan.result for plan in plans]
         has_errors = any(not result.ok for result in results)
         if dry_run:
@@ -290,7 +295,7 @@ def sync_batch(
         if atomic and has_errors:
             return BatchResult(source=source, atomic=atomic, items=results, written=False)
         good = [plan for plan in plans if plan.result.ok]
-        write_plans(source=source, plans=good, actor=actor, actor_name=actor_name)
+        write_plans(source=source, plans=good, actor=who.login, actor_name=actor_name)
         return BatchResult(source=source, atomic=atomic, items=results, written=True)
 
 
@@ -383,11 +388,20 @@ def resolve_lookups(items: Sequence[Mapping[str, Any]]) -> Lookups:
     )
 
 
-def load_existing(source: str, external_ids: Iterable[str]) -> dict[str, Initiative]:
-    """Live initiatives of the source by external id, with what a diff needs loaded."""
+def load_existing(
+    source: str, external_ids: Iterable[str], *, lock: bool = True
+) -> dict[str, Initiative]:
+    """Live initiatives of the source by external id, with what a diff needs loaded.
+
+    Locked (`FOR UPDATE`) for the rest of the batch's transaction, in id order, so an API
+    write of the same initiative waits for the batch and the batch for it: each write starts
+    from the version the other left.
+    """
     rows = Initiative.objects.filter(
         source=source, external_id__in=list(external_ids), archived_at__isnull=True
-    )
+    ).order_by("pk")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
     return {row.external_id: row for row in load_for_diff(rows)}
 
 
@@ -474,11 +488,16 @@ def archived_external_ids(source: str, external_ids: Iterable[str]) -> set[str]:
 
 
 def plan_items(
-    *, source: str, items: Sequence[Mapping[str, Any]], external_ids: Sequence[str]
+    *,
+    source: str,
+    items: Sequence[Mapping[str, Any]],
+    external_ids: Sequence[str],
+    actor: Actor | None = None,
+    lock: bool = True,
 ) -> list[ItemPlan]:
     lookups = resolve_lookups([item for item in items if isinstance(item, Mapping)])
     valid_ids = [eid for eid in external_ids if eid]
-    existing = load_existing(source, valid_ids)
+    existing = load_existing(source, valid_ids, lock=lock)
     archived = archived_external_ids(source, set(valid_ids) - set(existing))
     plans = []
     for index, (item, external_id) in enumerate(zip(items, external_ids, strict=True)):
@@ -502,7 +521,7 @@ def plan_items(
             plan.existing = existing.get(external_id)
             parse_item(plan, item, lookups)
             if plan.result.ok:
-                check_item(plan, source=source)
+                check_item(plan, source=source, actor=actor)
         if plan.result.errors:
             plan.result.result = "error"
     return plans
@@ -692,9 +711,18 @@ def merged_value(plan: ItemPlan, name: str) -> Any:
     return Initiative._meta.get_field(name).get_default()
 
 
-def check_item(plan: ItemPlan, *, source: str) -> None:
-    """Cross-field rules (the named constraints) and lifecycle gates, before any write."""
+def check_item(plan: ItemPlan, *, source: str, actor: Actor | None = None) -> None:
+    """Cross-field rules (the named constraints), the initiative service's write rules and
+    the lifecycle's gates and permissions, before any write."""
     errors = plan.result.errors
+    # No user: the registry's own run (a command), which its operator answers for.
+    if actor is not None and actor.user is not None and plan.existing is not None:
+        refusal = initiative_write_refusal(
+            actor=actor, initiative=plan.existing, changes=_rule_changes(plan)
+        )
+        if refusal is not None:
+            errors.append(ItemError(refusal.field, refusal.code, refusal.message))
+            return
     if merged_value(plan, "budget_planned") < 0 or merged_value(plan, "budget_spent") < 0:
         attr = "budget_planned" if merged_value(plan, "budget_planned") < 0 else "budget_spent"
         errors.append(ItemError(attr, "min_value", _("Budgets cannot be negative.")))
@@ -718,6 +746,15 @@ def check_item(plan: ItemPlan, *, source: str) -> None:
             )
         return
     if plan.stage and plan.stage != plan.existing.stage:
+        refusal = lifecycle.transition_refusal(
+            plan.existing,
+            plan.stage,
+            user=getattr(actor, "user", None),
+            token=getattr(actor, "token", None),
+        )
+        if refusal is not None:
+            errors.append(ItemError("stage", refusal.code, refusal.message))
+            return
         plan_moves(plan)
     elif (
         merged_value(plan, "risk_tier") == RiskTier.PROHIBITED
@@ -730,6 +767,20 @@ def check_item(plan: ItemPlan, *, source: str) -> None:
                 _("An initiative of the prohibited risk tier cannot go beyond proposed."),
             )
         )
+
+
+def _rule_changes(plan: ItemPlan) -> dict[str, Any]:
+    """The item's plain values and relations as the initiative service's rules read them
+    (ids for relations; many-to-many fields carry no rule of their own)."""
+    changes = {
+        name: value
+        for name, value in plan.values.items()
+        if not name.startswith("_") and name in INITIATIVE_WRITABLE_FIELDS
+    }
+    for name in ("owner", "lead_department"):
+        if f"{name}_id" in plan.values:
+            changes[name] = plan.values[f"{name}_id"]
+    return changes
 
 
 def stage_path(from_stage: str, to_stage: str) -> list[tuple[str, str]] | None:
@@ -927,7 +978,7 @@ def insert_initiatives(plans: list[ItemPlan], *, source: str, user: Any, now) ->
 def update_initiatives(plans: list[ItemPlan], *, user: Any, now) -> None:
     if not plans:
         return
-    fields: set[str] = {"version", "updated_at", "updated_by"}
+    fields: set[str] = {"updated_at", "updated_by"}
     objects = []
     for plan in plans:
         initiative = plan.existing
@@ -943,13 +994,15 @@ def update_initiatives(plans: list[ItemPlan], *, user: Any, now) -> None:
                 initiative.end_date = now.date()
                 fields.add("end_date")
             fields.update({"stage", "paused_from"})
-        initiative.version += 1
         initiative.updated_at = now
         initiative.updated_by = user
         objects.append(initiative)
         plan.result.result = "updated"
-        fill_result(plan, initiative)
-    bulk.bulk_update(objects, sorted(fields))
+    # The version goes up in the database, under the rows' locks (load_existing).
+    bulk.bulk_update(objects, sorted(fields), increment=["version"])
+    for plan in plans:
+        assert plan.existing is not None
+        fill_result(plan, plan.existing)
 
 
 def write_m2m(plans: list[ItemPlan]) -> None:
@@ -1001,7 +1054,6 @@ def write_alignments(plans: list[ItemPlan]) -> None:
         if target is not None and _alignment_tuple(a) != _alignment_tuple(target):
             a.strength, a.is_primary = target.strength, target.is_primary
             a.rationale, a.expected_impact = target.rationale, target.expected_impact
-            a.version += 1
             # bulk_update skips auto_now; the alignment feed pages by updated_at.
             a.updated_at = timezone.now()
             changed.append(a)
@@ -1012,7 +1064,8 @@ def write_alignments(plans: list[ItemPlan]) -> None:
         )
         bulk.bulk_update(
             changed,
-            ["strength", "is_primary", "rationale", "expected_impact", "version", "updated_at"],
+            ["strength", "is_primary", "rationale", "expected_impact", "updated_at"],
+            increment=["version"],
         )
     Alignment.objects.bulk_create(
         [
