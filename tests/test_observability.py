@@ -17,6 +17,7 @@ from django.utils import timezone
 from pghistory.models import Events
 from prometheus_client.parser import text_string_to_metric_families
 
+from registry import metrics
 from registry.middleware import observability
 from registry.models import Vision
 from registry.models.webhooks import WorkerHeartbeat
@@ -205,7 +206,7 @@ def test_metrics_report_sync_items_outbox_backlog_and_delivery_failures(db, sett
     settings.METRICS_TOKEN = METRICS_TOKEN
     client = Client()
     before = scrape(client)
-    observability.record_sync_items(
+    metrics.record_sync_items(
         {"created": 3, "updated": 1, "unchanged": 0, "error": 2}, source="jira"
     )
     after = scrape(client)
