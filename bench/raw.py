@@ -30,6 +30,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from registry import choices
 from registry.choices import ALIGNMENT_LEVEL_BY_STRENGTH
+from registry.models import INITIATIVE_MANY_FIELDS, INITIATIVE_WRITABLE_FIELDS, Initiative
 from registry.selectors.counting import DEFAULT_EXACT_COUNT_LIMIT
 from registry.services import lifecycle
 
@@ -89,42 +90,23 @@ SPANNED = """(
                  JOIN registry_person p ON p.id = t.person_id WHERE t.initiative_id = i.id)
     ) AS u(id)
 )"""
+# The initiative's columns the page reads: its writable fields (relations as their id
+# columns; many-to-many ones are read apart) and what the registry keeps — one declaration
+# with the application's read path (`registry.models.INITIATIVE_WRITABLE_FIELDS`).
 COLUMNS = [
     "id",
     "key",
-    "name",
-    "summary",
-    "kind",
     "stage",
     "paused_from",
-    "touchpoints",
-    "journey_stages",
-    "interaction_mode",
-    "customer_segments",
-    "autonomy",
-    "budget_planned",
-    "budget_spent",
-    "currency",
-    "expected_benefit",
-    "start_date",
-    "target_date",
-    "end_date",
-    "risk_tier",
-    "customer_facing",
-    "uses_personal_data",
-    "confidential",
-    "hypothesis",
-    "success_criteria",
-    "learnings",
-    "source",
-    "external_id",
-    "external_url",
+    *(
+        Initiative._meta.get_field(name).column
+        for name in INITIATIVE_WRITABLE_FIELDS
+        if name not in INITIATIVE_MANY_FIELDS
+    ),
     "version",
     "archived_at",
     "created_at",
     "updated_at",
-    "owner_id",
-    "lead_department_id",
 ]
 PAGE_SELECT = f"""
     SELECT {", ".join(f"i.{c}" for c in COLUMNS)},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -213,6 +215,17 @@ ALIGNMENT_LEVEL_BY_STRENGTH: dict[int, str] = {
     2: AlignmentLevel.MODERATE,
     3: AlignmentLevel.STRONG,
 }
+
+
+def alignment_level(strengths: Iterable[int]) -> str:
+    """The alignment level rule: the strongest of an initiative's alignments to live goals of
+    the vision in question (the active one unless a report names another); none without one.
+
+    The database keeps the same rule for the active vision (the report rollups of migration
+    0009) and the reports state it in SQL for any vision; a test proves all three agree on
+    every combination.
+    """
+    return ALIGNMENT_LEVEL_BY_STRENGTH[max(strengths, default=0)]
 
 
 class TeamRoleKind(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Quarters as the review writes them (`2026-Q4`): parsing and their first and last days."""
+"""Quarters as the review writes them (`2026-Q4`): parsing, their first and last days, the
+quarter of a day, the quarters of a span, and the number the report rollups store."""
 
 from __future__ import annotations
 
@@ -25,3 +26,25 @@ def quarter_bounds(period: str) -> tuple[datetime.date, datetime.date]:
         year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1
     )
     return start, end_month_start - datetime.timedelta(days=1)
+
+
+def quarter_of(day: datetime.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def quarters_between(start: datetime.date, end: datetime.date) -> list[str]:
+    """Every quarter from the one holding `start` to the one holding `end`."""
+    quarters = []
+    year, quarter = start.year, (start.month - 1) // 3 + 1
+    while (year, quarter) <= (end.year, (end.month - 1) // 3 + 1):
+        quarters.append(f"{year}-Q{quarter}")
+        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return quarters
+
+
+def quarter_number(period: str) -> int:
+    """`2026-Q4` as the rollups store quarters (year × 4 + quarter − 1)."""
+    quarter_bounds(period)  # the ValueError with the message for a malformed period
+    match = QUARTER_PATTERN.fullmatch(period)
+    assert match is not None
+    return int(match["year"]) * 4 + int(match["quarter"]) - 1

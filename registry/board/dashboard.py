@@ -11,7 +11,6 @@ only lays the numbers out as inline SVG (no script, no CDN).
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,7 +39,7 @@ from registry.choices import (
 )
 from registry.i18n.labels import label_of
 from registry.models import Department, Goal, Initiative, Review, Vision
-from registry.quarters import quarter_bounds
+from registry.quarters import quarter_bounds, quarter_of, quarters_between
 from registry.selectors import reports
 
 # Colours of the alignment levels, as the admin's badges show them.
@@ -67,23 +66,6 @@ def reader_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return view(request, *args, **kwargs)
 
     return admin.site.admin_view(checked)
-
-
-# --- quarters ---------------------------------------------------------------------------------
-
-
-def quarter_of(day: datetime.date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
-def quarters_between(start: datetime.date, end: datetime.date) -> list[str]:
-    """Every quarter from the one holding `start` to the one holding `end`."""
-    quarters = []
-    year, quarter = start.year, (start.month - 1) // 3 + 1
-    while (year, quarter) <= (end.year, (end.month - 1) // 3 + 1):
-        quarters.append(f"{year}-Q{quarter}")
-        year, quarter = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-    return quarters
 
 
 class ActiveInFilter(admin.SimpleListFilter):
@@ -492,7 +474,5 @@ __all__ = [
     "ActiveInFilter",
     "dashboard",
     "dashboard_data",
-    "quarter_of",
-    "quarters_between",
     "reader_view",
 ]

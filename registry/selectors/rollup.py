@@ -35,7 +35,7 @@ from typing import Any
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from registry.quarters import QUARTER_PATTERN, quarter_bounds
+from registry.quarters import quarter_number
 
 # --- maintenance ------------------------------------------------------------------------------
 
@@ -65,14 +65,6 @@ def delta_rows() -> int:
             " + (SELECT count(*) FROM registry_alignmentrollup)"
         )
         return cursor.fetchone()[0]
-
-
-def quarter_number(period: str) -> int:
-    """`2026-Q4` as the rollups store quarters (year × 4 + quarter − 1)."""
-    quarter_bounds(period)  # the ValueError with the message for a malformed period
-    match = QUARTER_PATTERN.fullmatch(period)
-    assert match is not None
-    return int(match["year"]) * 4 + int(match["quarter"]) - 1
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from registry.models import (
     System,
     Tag,
 )
-from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
+from registry.models.initiatives import INITIATIVE_RELATED_FIELDS, INITIATIVE_WRITABLE_FIELDS
 from registry.permissions import Actor
 from registry.selectors import reports
 from registry.services import lifecycle
@@ -55,39 +55,14 @@ from registry.sync import bulk
 MAX_BATCH_ITEMS = 5000
 
 # Plain fields a tool may send, validated by the model's own field definitions.
-SCALAR_FIELDS: tuple[str, ...] = (
-    "name",
-    "summary",
-    "kind",
-    "interaction_mode",
-    "autonomy",
-    "budget_planned",
-    "budget_spent",
-    "currency",
-    "expected_benefit",
-    "start_date",
-    "target_date",
-    "end_date",
-    "risk_tier",
-    "customer_facing",
-    "uses_personal_data",
-    "confidential",
-    "hypothesis",
-    "success_criteria",
-    "learnings",
-    "external_url",
-    "touchpoints",
-    "journey_stages",
-    "customer_segments",
+# What a tool may send: the initiative's writable fields (its sync identity is the URL's or
+# the batch's), and its alignments. Plain fields are validated by the model's own fields.
+SCALAR_FIELDS: tuple[str, ...] = tuple(
+    name
+    for name in INITIATIVE_WRITABLE_FIELDS
+    if name not in INITIATIVE_RELATED_FIELDS and name not in ("source", "external_id")
 )
-RELATED_FIELDS: tuple[str, ...] = (
-    "owner",
-    "lead_department",
-    "departments",
-    "systems",
-    "tags",
-    "alignments",
-)
+RELATED_FIELDS: tuple[str, ...] = (*INITIATIVE_RELATED_FIELDS, "alignments")
 ACCEPTED_FIELDS: frozenset[str] = frozenset(
     {*SCALAR_FIELDS, *RELATED_FIELDS, "stage", "external_id", "note"}
 )

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registry import choices, permissions
-from registry.board.dashboard import quarter_of
 from registry.models import Initiative, Review, ReviewDecision
+from registry.quarters import quarter_of
 from registry.services import lifecycle
 from tests import factories
 

@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from registry.models import INITIATIVE_MANY_FIELDS, INITIATIVE_WRITABLE_FIELDS
 from registry.services import lifecycle
 
 # The relations InitiativeViewSet.annotated prefetches; the direct path reads them either
@@ -42,41 +43,21 @@ ANNOTATED = ("alignment_level", "primary_goal_id", "is_silo")
 # the rows of a JSON read. Only the three derived values are selected of the annotations, so
 # the page query computes each of their subqueries once (the annotations they build on, such
 # as `alignment_strength`, are inlined into them, not selected a second time).
+# The to-one relations as the JSON shows them: id and natural key or name.
+RELATION_ROW_FIELDS = {
+    "owner": ("owner_id", "owner__email", "owner__name"),
+    "lead_department": ("lead_department_id", "lead_department__slug", "lead_department__name"),
+}
 ROW_FIELDS = (
     "id",
     "key",
     "stage",
-    "name",
-    "summary",
-    "kind",
-    "owner_id",
-    "owner__email",
-    "owner__name",
-    "lead_department_id",
-    "lead_department__slug",
-    "lead_department__name",
-    "touchpoints",
-    "journey_stages",
-    "interaction_mode",
-    "customer_segments",
-    "autonomy",
-    "budget_planned",
-    "budget_spent",
-    "currency",
-    "expected_benefit",
-    "start_date",
-    "target_date",
-    "end_date",
-    "risk_tier",
-    "customer_facing",
-    "uses_personal_data",
-    "confidential",
-    "hypothesis",
-    "success_criteria",
-    "learnings",
-    "source",
-    "external_id",
-    "external_url",
+    *(
+        row_field
+        for name in INITIATIVE_WRITABLE_FIELDS
+        if name not in INITIATIVE_MANY_FIELDS
+        for row_field in RELATION_ROW_FIELDS.get(name, (name,))
+    ),
     "paused_from",
     *ANNOTATED,
     "version",
