@@ -93,7 +93,7 @@ fuzz: setup
 # The slow runs (1,000 read-modify-writes, database outage, SIGKILL mid-sync, concurrent
 # syncs), then the full fuzz and the audit.
 reliability: setup
-	$(BIN)/pytest -p no:cacheprovider -m reliability --timeout 1800 tests/test_reliability_faults.py
+	$(BIN)/pytest -p no:cacheprovider -m reliability --timeout 1800 tests/reliability/test_faults.py
 	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
 	$(MAKE) audit
 

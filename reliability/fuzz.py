@@ -47,7 +47,7 @@ FINDING_REASONS = {
     ),
     "ST201": (
         "Schema-violating request accepted: DRF ignores unknown and read-only keys in a body "
-        "(mass assignment changes nothing, see tests/test_api_object_access.py) and accepts "
+        "(mass assignment changes nothing, see tests/api/test_object_access.py) and accepts "
         "a PATCH without the PUT's required fields."
     ),
 }

@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 
 from registry.models import Alignment, Initiative, Person
 from tests import factories
-from tests.test_api_queries import portfolio  # noqa: F401 (the fixture)
-from tests.test_api_support import API
+from tests.api.support import API
+from tests.api.test_queries import portfolio  # noqa: F401 (the fixture)
 
 BASELINE = Path(__file__).with_name("query_baseline.json")
 UPDATE = os.environ.get("UPDATE_QUERY_BASELINE") == "1"
