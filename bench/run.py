@@ -96,13 +96,25 @@ def manage(url: str, *args: str) -> str:
     return done.stdout
 
 
+def seed_with(url: str, *args: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "-m", "bench.seed", *args],
+        cwd=ROOT,
+        env=django_env(url),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
 def ensure_seeded(url: str, size: int) -> dict[str, Any] | None:
     """Seed the database when it is missing or holds another number of initiatives."""
     if initiative_count(url) == size:
         manage(url, "migrate", "--no-input", "-v0")  # the code may have new migrations
         return None
     log(f"seeding {dbname(url)} with {size} initiatives …")
-    out = manage(url, "seed_bench", "--initiatives", str(size), "--create", "--json")
+    out = seed_with(url, "--initiatives", str(size), "--create", "--json")
     return json.loads(out)
 
 

@@ -4,14 +4,11 @@ primary alignment, every stage's gates met, history for every initiative, trigge
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import call_command
 from django.db.models import Count, Q
 from pghistory.models import Events
 
+from bench.seed import SeedRefusedError, seed
 from registry.models import Alignment, Initiative, StageChange, TeamRole
 from registry.services import lifecycle
 from registry.services.webhooks import OutboxEvent
@@ -21,11 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def seeded():
-    out = io.StringIO()
-    call_command(
-        "seed_bench", initiatives=300, yes=True, json=True, stdout=out, stderr=io.StringIO()
-    )
-    return json.loads(out.getvalue())
+    return seed(initiatives=300, yes=True, log=lambda text: None)
 
 
 def test_builds_the_requested_portfolio(seeded):
@@ -75,7 +68,5 @@ def test_history_is_written_and_triggers_are_back_on(seeded):
 
 
 def test_refuses_a_database_not_meant_for_benchmarks(db):
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="bench"):
-        call_command("seed_bench", initiatives=10, stdout=io.StringIO())
+    with pytest.raises(SeedRefusedError, match="bench"):
+        seed(initiatives=10, log=lambda text: None)
