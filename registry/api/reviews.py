@@ -46,6 +46,7 @@ from registry.models import (
     Vision,
 )
 from registry.selectors.filters import OrderingFilter, QuarterFilter, by_id, by_initiative_key
+from registry.selectors.reviews import comparison_visible_to, review_compare, review_initiatives
 from registry.selectors.visibility import visible_review_decisions
 from registry.services import reviews
 from registry.services.reviews import ReviewClosedError, review_decide, review_open
@@ -400,7 +401,7 @@ class ReviewViewSet(RegistryViewSet):
     def initiatives(self, request: Request, pk: str | None = None) -> Response:
         review = self.get_object()
         decisions = ReviewDecision.objects.filter(review=review, initiative=OuterRef("pk"))
-        rows = reviews.review_initiatives(review, user=request.user).annotate(
+        rows = review_initiatives(review, user=request.user).annotate(
             snapshot=Subquery(decisions.values("snapshot")[:1], output_field=models.JSONField())
         )
         page = self.paginate_queryset(rows)
@@ -511,8 +512,8 @@ class ReviewViewSet(RegistryViewSet):
     def compare(self, request: Request, pk: str | None = None) -> Response:
         review = self.get_object()
         previous = self.previous_review(request, review)
-        comparison = reviews.review_compare(review=review, previous=previous)
-        comparison = reviews.comparison_visible_to(comparison, user=request.user)
+        comparison = review_compare(review=review, previous=previous)
+        comparison = comparison_visible_to(comparison, user=request.user)
         return Response(ReviewComparisonSerializer(comparison).data)
 
     @staticmethod

@@ -33,6 +33,12 @@ from registry.choices import Decision, Gate, Stage
 from registry.i18n.labels import export_value, move_label
 from registry.models import Initiative, Review, ReviewDecision, Vision
 from registry.selectors import reports
+from registry.selectors.reviews import (
+    comparison_visible_to,
+    review_compare,
+    review_initiatives,
+    undecided_keys,
+)
 from registry.selectors.visibility import visible_initiatives
 from registry.services import lifecycle, reviews
 from registry.spreadsheets.xlsx_locale import format_cells
@@ -61,7 +67,7 @@ def _rows(review: Review, user: Any) -> list[Initiative]:
     """The review's initiatives the user may see, with derived values, decision and snapshot."""
     decisions = ReviewDecision.objects.filter(review=review, initiative=OuterRef("pk"))
     return list(
-        reviews.review_initiatives(review, user=user).annotate(
+        review_initiatives(review, user=user).annotate(
             snapshot=Subquery(decisions.values("snapshot")[:1], output_field=models.JSONField()),
             decided_by_name=Subquery(decisions.values("decided_by__username")[:1]),
         )
@@ -196,7 +202,7 @@ def _render_review(
                 "rationale": current.rationale or "",  # type: ignore[attr-defined]
             }
         )
-    undecided = reviews.undecided_keys(review) if not review.is_closed else []
+    undecided = undecided_keys(review) if not review.is_closed else []
     context = _context(
         request,
         _("Review %(period)s") % {"period": review.period},
@@ -319,8 +325,8 @@ def _comparison(request: HttpRequest, review: Review) -> tuple[dict[str, Any], l
     )
     raw = request.GET.get("previous", "")
     previous = next((r for r in others if str(r.pk) == raw), None) if raw else None
-    comparison = reviews.review_compare(review=review, previous=previous)
-    return reviews.comparison_visible_to(comparison, user=request.user), others
+    comparison = review_compare(review=review, previous=previous)
+    return comparison_visible_to(comparison, user=request.user), others
 
 
 @require_GET

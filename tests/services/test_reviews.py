@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from registry import choices
 from registry.choices import Decision, Stage
 from registry.models import Initiative, Review, ReviewDecision, StageChange
+from registry.selectors.reviews import initiatives_in_period, review_compare, review_initiatives
 from registry.services import reviews
 from registry.services.lifecycle import TransitionError, initiative_transition
 from tests import factories
@@ -70,15 +71,15 @@ def test_open_lists_the_initiatives_active_in_the_period(service, review, pmo_us
     initiative(service, archived_at=datetime.datetime(2026, 9, 1, tzinfo=datetime.UTC))
 
     assert review.status == choices.ReviewStatus.OPEN
-    listed = list(reviews.review_initiatives(review, user=pmo_user))
+    listed = list(review_initiatives(review, user=pmo_user))
     assert [i.key for i in listed] == sorted([running.key, ending.key, secret.key])
     assert {i.decision for i in listed} == {None}
-    assert [i.key for i in reviews.review_initiatives(review, user=viewer_user)] == sorted(
+    assert [i.key for i in review_initiatives(review, user=viewer_user)] == sorted(
         [running.key, ending.key]
     )
 
     decide(review, running, Decision.SCALE)
-    row = reviews.review_initiatives(review, user=pmo_user).get(pk=running.pk)
+    row = review_initiatives(review, user=pmo_user).get(pk=running.pk)
     assert (row.decision, row.rationale, row.alignment_level, row.is_silo) == (
         "scale",
         "Agreed.",
@@ -359,9 +360,9 @@ def test_closed_review_still_lists_what_it_decided(service, review, pmo_user):
     Initiative.objects.filter(pk=kept.pk).update(end_date=datetime.date(2026, 7, 1))
     later = initiative(service)  # registered after the review closed
 
-    listed = reviews.review_initiatives(review, user=pmo_user)
+    listed = review_initiatives(review, user=pmo_user)
     assert [(i.key, i.decision) for i in listed] == [(kept.key, "continue")]
-    assert later.key in [i.key for i in reviews.initiatives_in_period("2026-Q4")]
+    assert later.key in [i.key for i in initiatives_in_period("2026-Q4")]
 
 
 def test_review_update_changes_an_open_review(review, pmo_user):
@@ -375,7 +376,7 @@ def test_review_update_changes_an_open_review(review, pmo_user):
 def test_review_initiatives_runs_a_constant_number_of_queries(service, review, pmo_user):
     def count_queries():
         with CaptureQueriesContext(connection) as queries:
-            rows = list(reviews.review_initiatives(review, user=pmo_user))
+            rows = list(review_initiatives(review, user=pmo_user))
             for row in rows:
                 _ = (row.owner.name, row.lead_department.slug, row.decision, row.goal_progress)
         return len(queries), len(rows)
@@ -423,7 +424,7 @@ def test_compare_two_quarters(service, nps, active_vision, pmo_user):
     for target in (a, c, d, e):
         decide(q4, target, actor=pmo_user)
 
-    comparison = reviews.review_compare(review=q4)
+    comparison = review_compare(review=q4)
 
     assert comparison["review"] == {"id": q4.pk, "period": "2026-Q4", "status": "open"}
     assert comparison["previous"] == {"id": q3.pk, "period": "2026-Q3", "status": "closed"}
@@ -484,10 +485,10 @@ def test_compare_two_quarters(service, nps, active_vision, pmo_user):
     ]
 
     # The first review has nothing before it: everything it decided is new.
-    first = reviews.review_compare(review=q3)
+    first = review_compare(review=q3)
     assert first["previous"] is None
     assert [row["key"] for row in first["new"]] == sorted([a.key, b.key, d.key, e.key])
     assert first["gone"] == first["stage_moves"] == first["budget_changes"] == []
     # An explicit previous review is honoured (here: compared with itself, nothing changed).
-    same = reviews.review_compare(review=q4, previous=q4)
+    same = review_compare(review=q4, previous=q4)
     assert same["new"] == same["gone"] == same["stage_moves"] == same["decision_changes"] == []
