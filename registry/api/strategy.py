@@ -23,6 +23,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices
+from registry.api.core.authentication import request_actor
 from registry.api.core.errors import Conflict
 from registry.api.core.feeds import GoalFeedMixin, GoalTombstoneSerializer, feed_item_schema
 from registry.api.core.idempotency import idempotent
@@ -253,7 +254,7 @@ class GoalViewSet(GoalFeedMixin, RegistryViewSet):
         super().perform_update(serializer)
 
     def perform_destroy(self, instance: Goal) -> None:
-        goal_archive(goal=instance)
+        goal_archive(goal=instance, actor=request_actor(self.request))
 
     @extend_schema(
         request=None,
@@ -265,7 +266,7 @@ class GoalViewSet(GoalFeedMixin, RegistryViewSet):
     def restore(self, request: Request, code: str | None = None) -> Response:
         with transaction.atomic():
             goal = self.get_object()
-            goal_restore(goal=goal)
+            goal_restore(goal=goal, actor=request_actor(request))
             fresh = self.refetch(goal)
         return Response(self.get_serializer(fresh).data)
 

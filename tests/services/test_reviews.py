@@ -15,6 +15,7 @@ from registry.choices import Decision, Stage
 from registry.models import Initiative, Review, ReviewDecision, StageChange
 from registry.selectors.reviews import initiatives_in_period, review_compare, review_initiatives
 from registry.services import reviews
+from registry.services.errors import ForbiddenError
 from registry.services.lifecycle import TransitionError, initiative_transition
 from tests import factories
 
@@ -311,8 +312,11 @@ def test_close_requires_a_decision_for_every_initiative(service, review, pmo_use
     secret = initiative(service, confidential=True)
     decide(review, first, actor=pmo_user)
 
-    with pytest.raises(reviews.ReviewError) as refused:
+    # Closing is the PMO's: the service refuses anyone else before looking at decisions.
+    with pytest.raises(ForbiddenError):
         reviews.review_close(review=review, actor=viewer_user)
+    with pytest.raises(reviews.ReviewError) as refused:
+        reviews.review_close(review=review, actor=pmo_user)
 
     assert refused.value.code == "undecided_initiatives"
     assert refused.value.keys == (secret.key,)

@@ -33,7 +33,7 @@ from registry.api.core.permissions import (
     InitiativeAccess,
 )
 from registry.api.core.renderers import CSVRenderer
-from registry.api.core.viewsets import RegistryViewSet, acting_user, bound
+from registry.api.core.viewsets import RegistryViewSet, bound
 from registry.api.initiatives import fast_read
 from registry.api.initiatives.filters import InitiativeListFilterSet
 from registry.api.initiatives.serializers import (
@@ -244,7 +244,7 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
         serializer.instance = self.refetch_with_overlaps(saved)
 
     def perform_destroy(self, instance: Initiative) -> None:
-        initiative_archive(initiative=instance, actor=acting_user(self.request))
+        initiative_archive(initiative=instance, actor=request_actor(self.request))
 
     @extend_schema(
         request=TransitionSerializer,
@@ -281,7 +281,7 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
     def restore(self, request: Request, key: str | None = None) -> Response:
         with transaction.atomic():
             initiative = self.get_object()
-            initiative_restore(initiative=initiative, actor=acting_user(request))
+            initiative_restore(initiative=initiative, actor=request_actor(request))
             fresh = self.refetch(initiative)
         return Response(self.get_serializer(fresh).data)
 
