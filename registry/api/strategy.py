@@ -35,6 +35,7 @@ from registry.models import (
     Vision,
 )
 from registry.selectors.filters import (
+    LiveByDefault,
     OrderingFilter,
     SinceFilter,
     StrictBooleanFilter,
@@ -145,7 +146,7 @@ class VisionFilterSet(filters.FilterSet):
         fields: list[str] = []
 
 
-class GoalFilterSet(filters.FilterSet):
+class GoalFilterSet(LiveByDefault, filters.FilterSet):
     vision = by_id(Vision.objects.all(), str(_("vision with id")))
     theme = filters.CharFilter(lookup_expr="iexact")
     metric = filters.MultipleChoiceFilter(choices=choices.Metric.choices)
@@ -177,19 +178,6 @@ class GoalFilterSet(filters.FilterSet):
     class Meta:
         model = Goal
         fields: list[str] = []
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        data = self.form.cleaned_data
-        wants_archived = data.get("archived") is not None or data.get("include_archived")
-        if not wants_archived and data.get("updated_since") is None:
-            queryset = queryset.filter(archived_at__isnull=True)
-        return super().filter_queryset(queryset)
-
-    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset
-
-    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset.filter(archived_at__isnull=not value)
 
     def filter_active_vision(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         active = Q(vision__status=choices.VisionStatus.ACTIVE)

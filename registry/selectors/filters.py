@@ -251,7 +251,28 @@ class RequestedFiltersOnly:
         super().__init__(data, queryset, request=request, prefix=prefix)  # type: ignore[call-arg]
 
 
-class InitiativeFilterSet(RequestedFiltersOnly, filters.FilterSet):
+class LiveByDefault:
+    """Archived rows are left out unless `archived=true` (only them) or `include_archived=true`
+    (both) is given — or an `updated_since` feed is asked for, where they appear with
+    `archived_at` set. For FilterSets of models that archive (initiatives, goals)."""
+
+    form: Any
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        wants_archived = data.get("archived") is not None or data.get("include_archived")
+        if not wants_archived and data.get("updated_since") is None:
+            queryset = queryset.filter(archived_at__isnull=True)
+        return super().filter_queryset(queryset)  # type: ignore[misc]
+
+    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset
+
+    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.filter(archived_at__isnull=not value)
+
+
+class InitiativeFilterSet(LiveByDefault, RequestedFiltersOnly, filters.FilterSet):
     """The initiative filters of DESIGN §3. Archived initiatives are left out unless
     `archived=true` (only them) or `include_archived=true` (both) is given — or an
     `updated_since` feed is asked for, where they appear as tombstones (`archived_at` set).
@@ -362,19 +383,6 @@ class InitiativeFilterSet(RequestedFiltersOnly, filters.FilterSet):
     class Meta:
         model = Initiative
         fields: list[str] = []
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        data = self.form.cleaned_data
-        wants_archived = data.get("archived") is not None or data.get("include_archived")
-        if not wants_archived and data.get("updated_since") is None:
-            queryset = queryset.filter(archived_at__isnull=True)
-        return super().filter_queryset(queryset)
-
-    def filter_passthrough(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset
-
-    def filter_archived(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        return queryset.filter(archived_at__isnull=not value)
 
     def filter_department(self, queryset: QuerySet, name: str, value: Department) -> QuerySet:
         participating = Initiative.departments.through.objects.filter(
