@@ -85,20 +85,12 @@ def django_env(url: str) -> dict[str, str]:
 
 
 def manage(url: str, *args: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=django_env(url),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
+    return run_python(url, "manage.py", *args)
 
 
-def seed_with(url: str, *args: str) -> str:
+def run_python(url: str, *args: str) -> str:
     done = subprocess.run(
-        [PYTHON, "-m", "bench.seed", *args],
+        [PYTHON, *args],
         cwd=ROOT,
         env=django_env(url),
         capture_output=True,
@@ -114,7 +106,7 @@ def ensure_seeded(url: str, size: int) -> dict[str, Any] | None:
         manage(url, "migrate", "--no-input", "-v0")  # the code may have new migrations
         return None
     log(f"seeding {dbname(url)} with {size} initiatives …")
-    out = seed_with(url, "--initiatives", str(size), "--create", "--json")
+    out = run_python(url, "-m", "bench.seed", "--initiatives", str(size), "--create", "--json")
     return json.loads(out)
 
 
