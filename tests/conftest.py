@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="slow reliability run: make reliability")
     for item in items:
-        if "reliability" in item.keywords:
+        if item.get_closest_marker("reliability") is not None:
             item.add_marker(skip)
 
 

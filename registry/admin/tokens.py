@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from registry.services.tokens import ApiToken, api_token_revoke, new_secret
+from registry.services.tokens import ApiToken, api_token_create, api_token_revoke
 
 SECRET_PAGE = Template(
     """{% extends "admin/base_site.html" %}{% load i18n %}
@@ -66,11 +66,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return str(_("active"))
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        if not change:
-            secret = new_secret()
-            obj.set_secret(secret)
-            request._api_token_secret = secret  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)  # name and expiry, PMO only
+            return
+        token, secret = api_token_create(
+            name=obj.name,
+            user=obj.user,
+            source=obj.source,
+            expires_at=obj.expires_at,
+            actor=request.user,
+        )
+        request._api_token_secret = secret  # type: ignore[attr-defined]
+        obj.pk = token.pk
+        obj._state.adding = False
+        for field in ApiToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(token, field.attname))
 
     def response_add(
         self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
@@ -97,7 +107,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
+            api_token_revoke(token=token, actor=request.user)
             count += 1
         self.message_user(
             request,

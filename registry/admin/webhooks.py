@@ -24,6 +24,8 @@ from registry.services.webhooks import (
     WebhookSubscription,
     webhook_delivery_redeliver,
     webhook_ping,
+    webhook_subscription_create,
+    webhook_subscription_update,
 )
 
 
@@ -107,9 +109,22 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         return getattr(obj, "failed", 0)
 
     def save_model(self, request: HttpRequest, obj: WebhookSubscription, form, change) -> None:
-        if not change and request.user.is_authenticated:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        """Through `registry.services.webhooks`, which checks the URL and the actor."""
+        values = {
+            name: form.cleaned_data[name]
+            for name in WebhookSubscriptionForm.Meta.fields
+            if name in form.cleaned_data
+        }
+        if change:
+            stored = WebhookSubscription.objects.get(pk=obj.pk)
+            changed = {name: values[name] for name in form.changed_data if name in values}
+            saved = webhook_subscription_update(subscription=stored, actor=request.user, **changed)
+        else:
+            saved = webhook_subscription_create(actor=request.user, **values)
+        obj.pk = saved.pk
+        obj._state.adding = False
+        for field in WebhookSubscription._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
 
     @admin.action(
         description=_("Send a ping to the selected subscriptions"),
@@ -118,7 +133,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def send_ping(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = 0
         for subscription in queryset:
-            webhook_ping(subscription=subscription)
+            webhook_ping(subscription=subscription, actor=request.user)
             count += 1
         self.message_user(
             request,
@@ -198,7 +213,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Redeliver the selected deliveries"), permissions=["change"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = webhook_delivery_redeliver(deliveries=queryset)
+        count = webhook_delivery_redeliver(deliveries=queryset, actor=request.user)
         self.message_user(
             request,
             ngettext(

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry import permissions as rules
+from registry.api.core.authentication import request_actor
 from registry.api.core.relations import department_field, goal_field
 from registry.models.webhooks import MIN_SECRET_LENGTH
 from registry.services.webhooks import (
@@ -90,7 +91,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         try:
             subscription = webhook_subscription_create(
-                actor=getattr(request, "user", None), **validated_data
+                actor=request_actor(request), **validated_data
             )
         except DjangoValidationError as error:
             raise _as_drf_error(error) from None
@@ -100,7 +101,11 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         self, instance: WebhookSubscription, validated_data: dict[str, Any]
     ) -> WebhookSubscription:
         try:
-            return webhook_subscription_update(subscription=instance, **validated_data)
+            return webhook_subscription_update(
+                subscription=instance,
+                actor=request_actor(self.context.get("request")),
+                **validated_data,
+            )
         except DjangoValidationError as error:
             raise _as_drf_error(error) from None
 
@@ -215,7 +220,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
                     ]
                 }
             )
-        count = webhook_delivery_redeliver(deliveries=found)
+        count = webhook_delivery_redeliver(deliveries=found, actor=request_actor(request))
         return Response({"redelivered": count}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -225,7 +230,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def ping(self, request: Request, pk: str | None = None) -> Response:
         """Queue a `ping` event for this subscription only."""
-        event = webhook_ping(subscription=self.get_object())
+        event = webhook_ping(subscription=self.get_object(), actor=request_actor(request))
         return Response({"event_id": event.pk}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -235,5 +240,7 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str | None = None) -> Response:
         """Replace the signing secret; the answer shows the new one, once."""
-        secret = webhook_subscription_rotate_secret(subscription=self.get_object())
+        secret = webhook_subscription_rotate_secret(
+            subscription=self.get_object(), actor=request_actor(request)
+        )
         return Response({"secret": secret})

@@ -7,6 +7,11 @@ the input it is about. The API answers `InvalidError` with 400, `ForbiddenError`
 
 from __future__ import annotations
 
+from typing import Any
+
+from registry import permissions as rules
+from registry.permissions import Actor
+
 
 class RefusedError(Exception):
     """A write a rule refuses; `code` is stable for machines, the message is for people."""
@@ -28,3 +33,11 @@ class ForbiddenError(RefusedError):
 
 class StateConflictError(RefusedError):
     """The stored state forbids the write: archived, closed, taken (409)."""
+
+
+def require_pmo(actor: Any, message: str) -> None:
+    """Refuse anyone but the PMO; no user is the registry's own run (a command), which its
+    operator answers for."""
+    user = Actor.of(actor).user
+    if user is not None and not rules.is_pmo(user):
+        raise ForbiddenError(message, code="permission_denied")

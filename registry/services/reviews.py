@@ -18,13 +18,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry import permissions as rules
 from registry.choices import Decision, ReviewStatus, Stage, VisionStatus
 from registry.models import Initiative, Review, ReviewDecision, Vision
-from registry.permissions import Actor
 from registry.quarters import quarter_bounds
 from registry.selectors.reviews import initiatives_in_period, undecided_keys, with_review_figures
-from registry.services.errors import ForbiddenError
+from registry.services.errors import require_pmo
 from registry.services.history import actor_label
 from registry.services.lifecycle import TransitionError, initiative_transition
 
@@ -75,13 +73,6 @@ def _history(actor: Any, channel: str | None, **extra: Any) -> pghistory.context
     return pghistory.context(**metadata)
 
 
-def _require_pmo(actor: Any) -> None:
-    """Reviews are the PMO's: opened, decided and closed by them (a command's run aside)."""
-    user = Actor.of(actor).user
-    if user is not None and not rules.can_write_reference_data(user):
-        raise ForbiddenError(_("Quarterly reviews are the PMO's."), code="permission_denied")
-
-
 def _user_or_none(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
@@ -118,7 +109,7 @@ def review_open(
     channel: str | None = None,
 ) -> Review:
     """Open the review of a vision for a quarter (one per vision and quarter)."""
-    _require_pmo(actor)
+    require_pmo(actor, _("Quarterly reviews are the PMO's."))
     try:
         quarter_bounds(period)
     except ValueError as error:
@@ -158,7 +149,7 @@ def review_update(
     channel: str | None = None,
 ) -> Review:
     """Change an open review's summary or meeting date; a closed review is refused."""
-    _require_pmo(actor)
+    require_pmo(actor, _("Quarterly reviews are the PMO's."))
     with _history(actor, channel, review=review.period):
         locked = _locked_open(review)
         fields = ["updated_at"]
@@ -258,7 +249,7 @@ def review_decide(
             code="invalid_decision",
             field="decision",
         )
-    _require_pmo(actor)
+    require_pmo(actor, _("Quarterly reviews are the PMO's."))
     with _history(actor, channel, review=review.period):
         locked = _locked_open(review)
         in_review = initiatives_in_period(locked.period).filter(pk=initiative.pk)
@@ -311,7 +302,7 @@ def review_close(
     channel: str | None = None,
 ) -> Review:
     """Close the review once every initiative active in the period has a decision."""
-    _require_pmo(actor)
+    require_pmo(actor, _("Quarterly reviews are the PMO's."))
     with _history(actor, channel, review=review.period):
         locked = _locked_open(review)
         missing = undecided_keys(locked)

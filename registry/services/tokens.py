@@ -11,8 +11,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry.models.tokens import LAST_USED_RESOLUTION, ApiToken, hash_secret, new_secret
+from registry.services.errors import require_pmo
+
+# Tokens act for an integration: creating and revoking them is the PMO's.
+TOKENS_ARE_THE_PMOS = _("API tokens are the PMO's.")
 
 
 @transaction.atomic
@@ -22,8 +27,10 @@ def api_token_create(
     user: Any,
     source: str = "",
     expires_at: datetime.datetime | None = None,
+    actor: Any = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its plain secret, which is never stored."""
+    require_pmo(actor, TOKENS_ARE_THE_PMOS)
     secret = new_secret()
     token = ApiToken(name=name, user=user, source=source, expires_at=expires_at)
     token.set_secret(secret)
@@ -33,8 +40,9 @@ def api_token_create(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
     """Revoke a token for good; the row stays so history keeps naming it."""
+    require_pmo(actor, TOKENS_ARE_THE_PMOS)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

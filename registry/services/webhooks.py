@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry.models import Department, Goal
 from registry.models.webhooks import (
@@ -25,11 +26,15 @@ from registry.models.webhooks import (
     WebhookSubscription,
     new_webhook_secret,
 )
+from registry.permissions import Actor
+from registry.services.errors import require_pmo
 
 ALL_EVENT_TYPES: tuple[str, ...] = tuple(EventType.values)
 
 
 # --- services ---------------------------------------------------------------------------------
+
+WEBHOOKS_ARE_THE_PMOS = _("Webhook subscriptions are the PMO's.")
 
 
 @transaction.atomic
@@ -46,6 +51,7 @@ def webhook_subscription_create(
     actor: Any = None,
 ) -> WebhookSubscription:
     """Create a subscription; without a secret one is generated (read it from `.secret`)."""
+    require_pmo(actor, WEBHOOKS_ARE_THE_PMOS)
     subscription = WebhookSubscription(
         name=name,
         url=url,
@@ -55,7 +61,7 @@ def webhook_subscription_create(
         department=department,
         goal=goal,
         is_active=is_active,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=Actor.of(actor).login,
     )
     subscription.full_clean()
     subscription.save()
@@ -64,9 +70,10 @@ def webhook_subscription_create(
 
 @transaction.atomic
 def webhook_subscription_update(
-    *, subscription: WebhookSubscription, **values: Any
+    *, subscription: WebhookSubscription, actor: Any = None, **values: Any
 ) -> WebhookSubscription:
     """Change a subscription's URL, events, filters, secret or active flag."""
+    require_pmo(actor, WEBHOOKS_ARE_THE_PMOS)
     allowed = {"name", "url", "events", "secret", "source", "department", "goal", "is_active"}
     unknown = set(values) - allowed
     if unknown:
@@ -81,16 +88,20 @@ def webhook_subscription_update(
 
 
 @transaction.atomic
-def webhook_subscription_rotate_secret(*, subscription: WebhookSubscription) -> str:
+def webhook_subscription_rotate_secret(
+    *, subscription: WebhookSubscription, actor: Any = None
+) -> str:
     """A new signing secret, effective for every attempt from now on (pending ones too)."""
+    require_pmo(actor, WEBHOOKS_ARE_THE_PMOS)
     subscription.secret = new_webhook_secret()
     subscription.save(update_fields=["secret", "updated_at"])
     return subscription.secret
 
 
 @transaction.atomic
-def webhook_ping(*, subscription: WebhookSubscription) -> OutboxEvent:
+def webhook_ping(*, subscription: WebhookSubscription, actor: Any = None) -> OutboxEvent:
     """Queue a `ping` for one subscription, to check its receiver and signature."""
+    require_pmo(actor, WEBHOOKS_ARE_THE_PMOS)
     return OutboxEvent.objects.create(
         event_type=PING_EVENT,
         occurred_at=timezone.now(),
@@ -101,12 +112,13 @@ def webhook_ping(*, subscription: WebhookSubscription) -> OutboxEvent:
 
 
 @transaction.atomic
-def webhook_delivery_redeliver(*, deliveries: Iterable[WebhookDelivery]) -> int:
+def webhook_delivery_redeliver(*, deliveries: Iterable[WebhookDelivery], actor: Any = None) -> int:
     """Send deliveries again, now, under the same delivery id (attempts start over).
 
     A redelivered event goes ahead of later events of the same initiative for its
     subscription, as the original did.
     """
+    require_pmo(actor, WEBHOOKS_ARE_THE_PMOS)
     ids = [delivery.pk for delivery in deliveries]
     return WebhookDelivery.objects.filter(pk__in=ids).update(
         status=DeliveryStatus.PENDING,

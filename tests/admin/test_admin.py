@@ -432,6 +432,9 @@ def test_bad_filter_values_do_not_break_the_changelist(pmo_client, portfolio):
 def test_search_by_key_name_and_owner(pmo_client, portfolio):
     url = admin_url(Initiative, "changelist")
     weak = portfolio["weak"]
+    # A name no other owner's contains ("Person 28" would also match "Person 284").
+    weak.owner.name = "Wanda Weakling"
+    weak.owner.save(update_fields=["name"])
     assert shown_keys(pmo_client.get(url, {"q": weak.key})) == {weak.key}
     assert shown_keys(pmo_client.get(url, {"q": "Moderate bot"})) == {portfolio["moderate"].key}
     assert shown_keys(pmo_client.get(url, {"q": weak.owner.email})) == {weak.key}
