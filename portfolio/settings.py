@@ -175,6 +175,11 @@ REST_FRAMEWORK = {
 REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
 # Writes to initiatives, goals and alignments must carry If-Match (else 428).
 REGISTRY_REQUIRE_IF_MATCH = env.bool("REGISTRY_REQUIRE_IF_MATCH", default=False)
+# Hours an Idempotency-Key's first answer is replayed; after that the key counts as new and
+# the webhook worker deletes the record (docs/API.md promises a day).
+REGISTRY_IDEMPOTENCY_HOURS = env.float("REGISTRY_IDEMPOTENCY_HOURS", default=24.0)
+if REGISTRY_IDEMPOTENCY_HOURS <= 0:
+    raise ImproperlyConfigured("REGISTRY_IDEMPOTENCY_HOURS must be positive.")
 
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "registry.api.core.errors.RegistryExceptionHandler",

@@ -10,6 +10,7 @@ from typing import Any
 import django_filters as filters
 from django.db.models import (
     Model,
+    Q,
     QuerySet,
 )
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,7 @@ from registry.api.core.viewsets import RegistryViewSet, bound
 from registry.models import (
     Alignment,
     Dependency,
+    Goal,
     Note,
     Review,
     StageChange,
@@ -55,6 +57,7 @@ from registry.selectors.filters import (
     OrderingFilter,
     SinceFilter,
     StrictBooleanFilter,
+    TombstoneFilters,
     by_goal_code,
     by_id,
     by_initiative_key,
@@ -201,7 +204,10 @@ class StageChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AlignmentFilterSet(filters.FilterSet):
+class AlignmentFilterSet(TombstoneFilters, filters.FilterSet):
+    # In the feed, the filters apply to a deleted alignment's tombstone as it was.
+    tombstone_as_is = frozenset({"initiative", "goal", "strength", "is_primary"})
+
     initiative = by_initiative_key()
     goal = by_goal_code()
     vision = by_id(Vision.objects.all(), str(_("vision with id")), field_name="goal__vision")
@@ -220,6 +226,17 @@ class AlignmentFilterSet(filters.FilterSet):
     class Meta:
         model = Alignment
         fields: list[str] = []
+
+    def tombstone_vision(self, events: QuerySet, value: Vision) -> QuerySet:
+        # Its goal may have been deleted since (goals are deleted only once nothing aligns
+        # to them): then the goal's own delete event names the vision.
+        deleted_goals = Goal.pgh_event_models["delete"].objects.filter(  # type: ignore[attr-defined]
+            pgh_label="delete", vision=value
+        )
+        return events.filter(
+            Q(goal_id__in=Goal.objects.filter(vision=value).values("pk"))
+            | Q(goal_id__in=deleted_goals.values("pgh_obj_id"))
+        )
 
 
 class TeamRoleFilterSet(filters.FilterSet):

@@ -39,6 +39,7 @@ from registry.selectors.filters import (
     OrderingFilter,
     SinceFilter,
     StrictBooleanFilter,
+    TombstoneFilters,
     by_goal_code,
     by_id,
     by_person,
@@ -146,7 +147,16 @@ class VisionFilterSet(filters.FilterSet):
         fields: list[str] = []
 
 
-class GoalFilterSet(LiveByDefault, filters.FilterSet):
+class GoalFilterSet(LiveByDefault, TombstoneFilters, filters.FilterSet):
+    # Every filter is on the goal's own columns (and its vision, which is retired, never
+    # deleted): in the feed they apply to a deleted goal's tombstone as it was.
+    tombstone_as_is = frozenset(
+        {
+            *("vision", "theme", "metric", "direction", "owner", "parent", "active_vision"),
+            *("archived", "include_archived"),
+        }
+    )
+
     vision = by_id(Vision.objects.all(), str(_("vision with id")))
     theme = filters.CharFilter(lookup_expr="iexact")
     metric = filters.MultipleChoiceFilter(choices=choices.Metric.choices)

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import datetime
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 MAX_KEY_LENGTH = 255
-RETENTION = timedelta(hours=24)
+
+
+def retention() -> datetime.timedelta:
+    """How long a first answer is replayed (setting REGISTRY_IDEMPOTENCY_HOURS, 24 by default)."""
+    return datetime.timedelta(hours=settings.REGISTRY_IDEMPOTENCY_HOURS)
+
+
+class IdempotencyRecordQuerySet(models.QuerySet):
+    def cutoff(self, now: datetime.datetime | None = None) -> datetime.datetime:
+        return (now or timezone.now()) - retention()
+
+    def fresh(self, now: datetime.datetime | None = None) -> IdempotencyRecordQuerySet:
+        """Records still replayed: younger than the retention."""
+        return self.filter(created_at__gte=self.cutoff(now))
+
+    def expired(self, now: datetime.datetime | None = None) -> IdempotencyRecordQuerySet:
+        """Records past the retention: their keys count as new, the worker deletes them."""
+        return self.filter(created_at__lt=self.cutoff(now))
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a POST carrying an Idempotency-Key, kept for a day."""
+    """The first answer to a POST carrying an Idempotency-Key, kept for the retention."""
 
     owner = models.CharField(gettext_lazy("owner"), max_length=80)
     key = models.CharField(gettext_lazy("key"), max_length=MAX_KEY_LENGTH)
@@ -23,6 +42,8 @@ class IdempotencyRecord(models.Model):
     response_body = models.JSONField(gettext_lazy("response body"), null=True)
     response_headers = models.JSONField(gettext_lazy("response headers"), default=dict)
     created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+
+    objects = IdempotencyRecordQuerySet.as_manager()
 
     class Meta:
         app_label = "registry"

@@ -167,11 +167,16 @@ class InitiativeQuerySet(models.QuerySet):
 
     def active_in(self, period: str) -> InitiativeQuerySet:
         """Initiatives whose start/end dates overlap the quarter (open ends count as open)."""
-        start, end = quarter_bounds(period)
-        return self.filter(
-            Q(start_date__isnull=True) | Q(start_date__lte=end),
-            Q(end_date__isnull=True) | Q(end_date__gte=start),
-        )
+        return self.filter(active_in_condition(period))
+
+
+def active_in_condition(period: str) -> Q:
+    """`InitiativeQuerySet.active_in`'s rule on the start and end dates, for any row that has
+    them (a deleted initiative's history too)."""
+    start, end = quarter_bounds(period)
+    return (Q(start_date__isnull=True) | Q(start_date__lte=end)) & (
+        Q(end_date__isnull=True) | Q(end_date__gte=start)
+    )
 
 
 @pghistory.track(

@@ -46,7 +46,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from registry.metrics import DELIVERY_ATTEMPTS, DELIVERY_DURATION
-from registry.models import Alignment, Initiative
+from registry.models import Alignment, IdempotencyRecord, Initiative
 from registry.models.webhooks import (
     ATTEMPT_LOG_LIMIT,
     DeliveryStatus,
@@ -423,7 +423,9 @@ def beat(*, worker_id: str, started_at: datetime.datetime) -> None:
 
 
 def prune(*, now: datetime.datetime | None = None, chunk: int = 5000) -> int:
-    """Drop finished deliveries and fanned-out events older than WEBHOOK_RETENTION_DAYS."""
+    """Drop finished deliveries and fanned-out events older than WEBHOOK_RETENTION_DAYS, and
+    Idempotency-Key records past REGISTRY_IDEMPOTENCY_HOURS (their keys count as new already).
+    """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.WEBHOOK_RETENTION_DAYS)
     removed = 0
@@ -439,6 +441,9 @@ def prune(*, now: datetime.datetime | None = None, chunk: int = 5000) -> int:
     ids = list(old_events.values_list("pk", flat=True)[:chunk])
     if ids:
         removed += OutboxEvent.objects.filter(pk__in=ids).delete()[0]
+    ids = list(IdempotencyRecord.objects.expired(now).values_list("pk", flat=True)[:chunk])
+    if ids:
+        removed += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
     WorkerHeartbeat.objects.filter(beat_at__lt=now - datetime.timedelta(days=1)).delete()
     return removed
 

@@ -15,13 +15,16 @@ from typing import Any
 import django_filters as filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import In
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from registry import choices
+from registry.choices import ALIGNMENT_LEVEL_BY_STRENGTH
 from registry.models import (
     Alignment,
     Department,
@@ -34,6 +37,7 @@ from registry.models import (
     Tag,
     Vision,
 )
+from registry.models.initiatives import active_in_condition
 from registry.quarters import quarter_bounds
 from registry.selectors.visibility import visible_initiatives
 
@@ -217,6 +221,60 @@ class OrderingFilter(filters.OrderingFilter):
         return qs.order_by(*ordering, self.tie_breaker)
 
 
+# --- tombstones -----------------------------------------------------------------------------
+
+EMPTY_VALUES = ([], (), {}, "", None)
+
+
+class TombstoneFilters:
+    """A list's filters applied to the tombstones its `updated_since` feed merges in.
+
+    A tombstone is a delete event of the history, which holds the deleted row's columns as
+    they were when it was deleted: a filter on a column applies to it as it is (its field has
+    the same name on the event) and is named in `tombstone_as_is`; any other filter has a
+    method `tombstone_<name>(events, value)`. The feed itself answers for `updated_since`
+    (the position) and `ordering`. A filter that is neither raises, so a filter added to the
+    list cannot silently skip the tombstones (tests/api/test_feeds.py checks every one).
+    """
+
+    tombstone_exempt: frozenset[str] = frozenset({"updated_since", "ordering"})
+    tombstone_as_is: frozenset[str] = frozenset()
+    filters: dict[str, Any]
+    form: forms.Form
+
+    def filter_tombstones(self, events: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        for name, filter_ in self.filters.items():
+            value = data.get(name)
+            if name in self.tombstone_exempt or value in EMPTY_VALUES:
+                continue
+            if name in self.tombstone_as_is:
+                events = filter_.filter(events, value)
+            else:
+                events = getattr(self, f"tombstone_{name}")(events, value)
+        return events
+
+
+def deleted_with(model: type[Model], label: str, *, via: str, **match: Any) -> QuerySet:
+    """The rows of `model` (matching `match`) that the deleted initiative — the outer delete
+    event — had when it was deleted, as their own delete events (`label`): deleting an
+    initiative deletes its links, alignments and dependencies in the same transaction, and
+    every history event of one transaction carries the same time. A row removed earlier
+    (another transaction) does not count.
+    """
+    events = model.pgh_event_models[label]  # type: ignore[attr-defined]
+    return events.objects.filter(
+        pgh_label=label,
+        pgh_created_at=OuterRef("pgh_created_at"),
+        **{f"{via}_id": OuterRef("pgh_obj_id")},
+        **match,
+    )
+
+
+def _alignments_when_deleted(**match: Any) -> QuerySet:
+    return deleted_with(Alignment, "delete", via="initiative", **match)
+
+
 # --- initiatives ----------------------------------------------------------------------------
 
 
@@ -272,11 +330,26 @@ class LiveByDefault:
         return queryset.filter(archived_at__isnull=not value)
 
 
-class InitiativeFilterSet(LiveByDefault, RequestedFiltersOnly, filters.FilterSet):
+class InitiativeFilterSet(LiveByDefault, RequestedFiltersOnly, TombstoneFilters, filters.FilterSet):
     """The initiative filters of DESIGN §3. Archived initiatives are left out unless
     `archived=true` (only them) or `include_archived=true` (both) is given — or an
     `updated_since` feed is asked for, where they appear as tombstones (`archived_at` set).
+
+    In the feed, every filter applies to the tombstones of hard-deleted initiatives too, on
+    the initiative as it was when deleted: its columns from its delete event; its departments,
+    systems, tags, alignments and dependencies from theirs, deleted with it. The alignment
+    level counts those alignments against the live goals of the active vision, as for a live
+    initiative; an alignment whose goal was hard-deleted since no longer counts for `goal`,
+    `vision`, `theme`, `alignment` or `aligned`.
     """
+
+    tombstone_as_is = frozenset(
+        {
+            *("stage", "kind", "owner", "risk_tier", "touchpoint", "journey_stage"),
+            *("interaction_mode", "autonomy", "archived", "include_archived", "source"),
+            *("external_id", "segment", "confidential", "customer_facing", "view"),
+        }
+    )
 
     # distinct=False: these match columns of the initiative itself, so no row can repeat;
     # DISTINCT over every selected column would make the database sort the whole match.
@@ -441,6 +514,69 @@ class InitiativeFilterSet(LiveByDefault, RequestedFiltersOnly, filters.FilterSet
         return queryset.filter(
             Exists(Dependency.objects.filter(from_initiative=OuterRef("pk"), to_initiative=value))
         )
+
+    # The same filters on delete events (TombstoneFilters), on what the initiative had.
+
+    def tombstone_department(self, events: QuerySet, value: Department) -> QuerySet:
+        links = Initiative.departments.through
+        participating = deleted_with(links, "department.remove", via="initiative", department=value)
+        return events.filter(Q(lead_department=value) | Exists(participating))
+
+    tombstone_department_id = tombstone_department
+
+    def tombstone_system(self, events: QuerySet, value: System) -> QuerySet:
+        links = Initiative.systems.through
+        return events.filter(
+            Exists(deleted_with(links, "system.remove", via="initiative", system=value))
+        )
+
+    def tombstone_tag(self, events: QuerySet, value: Tag) -> QuerySet:
+        links = Initiative.tags.through
+        return events.filter(Exists(deleted_with(links, "tag.remove", via="initiative", tag=value)))
+
+    def tombstone_goal(self, events: QuerySet, value: Goal) -> QuerySet:
+        return events.filter(Exists(_alignments_when_deleted(goal=value)))
+
+    def tombstone_vision(self, events: QuerySet, value: Vision) -> QuerySet:
+        return events.filter(Exists(_alignments_when_deleted(goal__vision=value)))
+
+    def tombstone_theme(self, events: QuerySet, value: str) -> QuerySet:
+        return events.filter(Exists(_alignments_when_deleted(goal__theme__iexact=value)))
+
+    def tombstone_alignment(self, events: QuerySet, value: list[str]) -> QuerySet:
+        # `with_alignment_level`'s rule on the alignments it had: the strongest to a live goal
+        # of the active vision.
+        strength_of = {str(level): n for n, level in ALIGNMENT_LEVEL_BY_STRENGTH.items()}
+        strongest = (
+            _alignments_when_deleted(
+                goal__vision__status=choices.VisionStatus.ACTIVE, goal__archived_at__isnull=True
+            )
+            .order_by("-strength")
+            .values("strength")[:1]
+        )
+        strength = Coalesce(Subquery(strongest), 0, output_field=IntegerField())
+        return events.filter(In(strength, sorted({strength_of[str(level)] for level in value})))
+
+    def tombstone_aligned(self, events: QuerySet, value: bool) -> QuerySet:
+        none = str(choices.AlignmentLevel.NONE)
+        levels = [level for level in choices.AlignmentLevel.values if (level == none) != value]
+        return self.tombstone_alignment(events, levels)
+
+    def tombstone_depends_on(self, events: QuerySet, value: Initiative) -> QuerySet:
+        needs = deleted_with(Dependency, "delete", via="from_initiative", to_initiative=value)
+        return events.filter(Exists(needs))
+
+    def tombstone_q(self, events: QuerySet, value: str) -> QuerySet:
+        # The search vector is a generated column, not kept in the history: computed here by
+        # the column's own expression, on the few delete events.
+        vector = Initiative._meta.get_field("search_vector").expression  # type: ignore[attr-defined]
+        query = SearchQuery(value, search_type="websearch", config="english")
+        return events.annotate(tombstone_search=vector).filter(
+            Q(tombstone_search=query) | Q(key=value.strip().upper())
+        )
+
+    def tombstone_active_in(self, events: QuerySet, value: str) -> QuerySet:
+        return events.filter(active_in_condition(value))
 
 
 # --- strategy and organisation --------------------------------------------------------------

@@ -51,6 +51,13 @@ def deleted_confidential_ids() -> QuerySet:
     return events.filter(pgh_label="delete", confidential=True).values("pgh_obj_id")
 
 
+def visible_initiative_deletions(user: Any, events: QuerySet) -> QuerySet:
+    """The initiatives' delete events (tombstones) the user may see: all for the PMO, others
+    only those of initiatives that were not confidential (their team went with them).
+    """
+    return events if is_pmo(user) else events.filter(confidential=False)
+
+
 def hidden_initiative_ids(user: Any) -> QuerySet | None:
     """Live confidential initiatives the user may not see (None: the PMO sees every one)."""
     if is_pmo(user):

@@ -842,8 +842,9 @@ def preview_plans(plans: list[ItemPlan]) -> None:
                 plan.result.result = "updated"
                 plan.result.version = existing.version + 1
             else:
-                # A real run leaves unchanged items alone and reports no gate gaps for them.
+                # A real run leaves unchanged items alone and reports their current gate gaps.
                 plan.result.result = "unchanged"
+                plan.result.gate_gaps = stored_gate_gaps(existing)
                 continue
         plan.result.stage = stage
         candidate = Initiative(
@@ -895,7 +896,7 @@ def write_plans(*, source: str, plans: list[ItemPlan], actor: Any, actor_name: s
     user = actor if getattr(actor, "is_authenticated", False) else None
     create_owners(plans)
     creates = [plan for plan in plans if plan.existing is None]
-    updates = []
+    updates, unchanged = [], []
     for plan in plans:
         if plan.existing is None:
             continue
@@ -905,12 +906,13 @@ def write_plans(*, source: str, plans: list[ItemPlan], actor: Any, actor_name: s
         else:
             plan.result.result = "unchanged"
             fill_result(plan, plan.existing)
+            unchanged.append(plan)
     insert_initiatives(creates, source=source, user=user, now=now)
     update_initiatives(updates, user=user, now=now)
     write_m2m([plan for plan in creates + updates if plan.m2m])
     write_alignments([plan for plan in creates + updates if plan.alignments is not None])
     write_stage_changes(creates, updates, source=source, user=user, actor_name=actor_name, now=now)
-    compute_gate_gaps(creates + updates)
+    compute_gate_gaps(creates + updates, unchanged=unchanged)
 
 
 def create_owners(plans: list[ItemPlan]) -> None:
@@ -1103,8 +1105,20 @@ def fill_result(plan: ItemPlan, initiative: Initiative) -> None:
     plan.result.stage = initiative.stage
 
 
-def compute_gate_gaps(plans: list[ItemPlan]) -> None:
-    """Gate gaps of the written initiatives, in a constant number of queries."""
+def stored_gate_gaps(initiative: Initiative) -> list[str]:
+    """Gate gaps of an initiative as `load_existing` loaded (and locked) it, without a query."""
+    has_primary = any(a.is_primary and a.live for a in initiative.sync_relations.alignments)
+    return lifecycle.gate_gaps(initiative, has_primary_alignment=has_primary)
+
+
+def compute_gate_gaps(plans: list[ItemPlan], *, unchanged: Sequence[ItemPlan] = ()) -> None:
+    """Every item's current gate gaps, whatever the sync did to it, in a constant number of
+    queries: the written initiatives read back (two queries), the unchanged ones from the rows
+    loaded and locked for the diff (none) — those rows are what the initiative still is.
+    """
+    for plan in unchanged:
+        assert plan.existing is not None
+        plan.result.gate_gaps = stored_gate_gaps(plan.existing)
     if not plans:
         return
     ids = [plan.result.initiative_id for plan in plans]

@@ -10,10 +10,14 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from registry.models import Alignment, Goal, Initiative
+from registry.api.initiatives.filters import InitiativeListFilterSet
+from registry.api.parts import AlignmentFilterSet
+from registry.api.strategy import GoalFilterSet
+from registry.models import Alignment, Dependency, Goal, Initiative, SavedView
 from registry.sync import upsert as sync
 from tests import factories
 from tests.api.support import API, api_client, make_portfolio
@@ -233,6 +237,129 @@ def test_hard_deleted_initiatives_become_tombstones(portfolio):
     assert [row["key"] for row in viewer_stones] == [nbo.key]
 
 
+def test_a_source_s_feed_shows_only_that_source_s_tombstones(portfolio):
+    """The same external id in two tools: a tool mirroring its source learns only of its own
+    initiatives' deletions, never of another tool's."""
+    for source in ("jira", "snow"):
+        sync.sync_one(source=source, external_id="X-1", item={"name": source, "kind": "chatbot"})
+    Initiative.objects.filter(external_id="X-1").delete()
+    for client in (portfolio.client("pmo"), portfolio.client("integration")):
+        rows, _ = drain(client, f"{API}initiatives/", updated_since=EPOCH, source="jira")
+        assert {row["source"] for row in rows} == {"jira"}
+        stones = [(row["source"], row["external_id"]) for row in rows if row.get("deleted")]
+        assert stones == [("jira", "X-1")]
+    rows, _ = drain(
+        portfolio.client("pmo"), f"{API}initiatives/", updated_since=EPOCH, source="snow"
+    )
+    assert [(row["source"], row.get("deleted")) for row in rows] == [("snow", True)]
+
+
+def hard_delete(*initiatives: Initiative) -> None:
+    """A superuser's clean-up in the admin: the initiatives and what hangs on them."""
+    for initiative in initiatives:
+        initiative.review_decisions.all().delete()
+        initiative.delete()
+
+
+def feed_keys(client, resource: str, params: dict, *, deleted: bool) -> set[str]:
+    response = client.get(f"{API}{resource}/", {**params, "updated_since": EPOCH, "page_size": 500})
+    assert response.status_code == 200, (params, response.content)
+    rows = response.json()["results"]
+    assert response.json()["next"] is None
+    return {
+        row.get("key", row.get("code", row["id"]))
+        for row in rows
+        if bool(row.get("deleted")) == deleted
+    }
+
+
+def test_every_initiative_filter_applies_to_tombstones_as_it_did_to_the_row(portfolio):
+    """A tombstone matches a filter exactly when the initiative matched it just before it
+    was deleted — its own fields, and its departments, systems, tags, alignments and
+    dependencies, which were deleted with it — for what each reader may see."""
+    p = portfolio
+    anchor = factories.InitiativeFactory(name="Anchor", kind="other")
+    Dependency.objects.create(from_initiative=p.initiatives["nbo"], to_initiative=anchor)
+    SavedView.objects.create(
+        name="Jira pilots", slug="jira-view", owner=p.users["pmo"], query="source=jira", shared=True
+    )
+    # A link removed before (by another transaction) is not one it had when deleted.
+    p.initiatives["chat"].departments.clear()
+    link_events = Initiative.departments.through.pgh_event_models["department.remove"]
+    link_events.objects.update(pgh_created_at=F("pgh_created_at") - datetime.timedelta(hours=1))
+    doomed = [
+        p.initiatives[name] for name in ("chat", "nbo", "triage", "secret", "legacy", "archived")
+    ]
+    keys = {initiative.key for initiative in doomed}
+    filters = [
+        {"stage": ["pilot", "approved"]},
+        {"kind": "voicebot"},
+        {"owner": "ivy@example.com"},
+        {"risk_tier": "high"},
+        {"touchpoint": "email"},
+        {"journey_stage": "support"},
+        {"interaction_mode": "proactive"},
+        {"autonomy": "autonomous"},
+        {"source": "jira"},
+        {"external_id": "J-2"},
+        {"segment": "retail"},
+        {"confidential": "true"},
+        {"customer_facing": "false"},
+        {"archived": "true"},
+        {"archived": "false"},
+        {"include_archived": "true"},
+        {"q": "billing"},
+        {"q": p.key("nbo")},
+        {"active_in": "2025-Q1"},
+        {"department": "marketing"},
+        {"department_id": str(p.departments["service"].pk)},
+        {"system": "crm"},
+        {"tag": "quick-win"},
+        {"goal": "G-NPS"},
+        {"vision": str(p.old_vision.pk)},
+        {"theme": "Efficiency"},
+        {"alignment": ["none"]},
+        {"alignment": ["strong", "weak"]},
+        {"aligned": "true"},
+        {"aligned": "false"},
+        {"depends_on": anchor.key},
+        {"view": "jira-view"},
+        {"view": "jira-view", "kind": "automation"},
+        {"kind": "voicebot", "department": "service", "aligned": "true"},
+        {"alignment": ["none", "weak"], "aligned": "true", "tag": "quick-win"},
+    ]
+    clients = {role: p.client(role) for role in ("pmo", "viewer")}
+    before = {
+        (role, index): feed_keys(client, "initiatives", params, deleted=False) & keys
+        for role, client in clients.items()
+        for index, params in enumerate(filters)
+    }
+    assert before[("pmo", 1)] == {p.key("secret"), p.key("legacy")}  # the test tests something
+    assert before[("viewer", 1)] == {p.key("legacy")}
+    hard_delete(*doomed)
+    for role, client in clients.items():
+        assert feed_keys(client, "initiatives", {}, deleted=True) == (
+            keys if role == "pmo" else keys - {p.key("secret")}
+        )
+        for index, params in enumerate(filters):
+            stones = feed_keys(client, "initiatives", params, deleted=True)
+            assert stones == before[(role, index)], (role, params)
+
+
+@pytest.mark.parametrize(
+    "filterset",
+    [InitiativeListFilterSet, GoalFilterSet, AlignmentFilterSet],
+    ids=lambda filterset: filterset.__name__,
+)
+def test_each_filter_of_a_feed_says_how_it_applies_to_tombstones(filterset):
+    for name in filterset.base_filters:
+        assert (
+            name in filterset.tombstone_exempt
+            or name in filterset.tombstone_as_is
+            or hasattr(filterset, f"tombstone_{name}")
+        ), name
+
+
 # --- goals ------------------------------------------------------------------------------------
 
 
@@ -280,6 +407,58 @@ def test_a_goal_deleted_in_the_admin_becomes_a_tombstone(pmo):
 
 
 # --- alignments -------------------------------------------------------------------------------
+
+
+def test_goal_filters_apply_to_tombstones(portfolio):
+    p = portfolio
+    make = factories.GoalFactory
+    spares = [
+        make(vision=p.vision, code="G-X1", theme="loyalty", metric="csat", parent=p.goals["nps"]),
+        make(vision=p.vision, code="G-X2", theme="reach", metric="conversion"),
+        make(vision=p.old_vision, code="G-X3", theme="loyalty", metric="csat"),
+    ]
+    filters = [
+        {"theme": "Loyalty"},
+        {"metric": ["csat"]},
+        {"vision": str(p.old_vision.pk)},
+        {"active_vision": "true"},
+        {"active_vision": "false"},
+        {"parent": "G-NPS"},
+        {"archived": "false"},
+    ]
+    pmo = p.client("pmo")
+    codes = {goal.code for goal in spares}
+    before = [feed_keys(pmo, "goals", params, deleted=False) & codes for params in filters]
+    Goal.objects.filter(code__in=codes).delete()
+    assert feed_keys(pmo, "goals", {}, deleted=True) == codes
+    for params, expected in zip(filters, before, strict=True):
+        assert feed_keys(pmo, "goals", params, deleted=True) == expected, params
+
+
+def test_alignment_filters_apply_to_tombstones(portfolio):
+    p = portfolio
+    spare = factories.GoalFactory(vision=p.old_vision, code="G-GONE")
+    gone = factories.AlignmentFactory(
+        initiative=p.initiatives["chat"], goal=spare, strength=1, is_primary=False
+    )
+    doomed = Alignment.objects.exclude(initiative=p.initiatives["secret"])
+    ids = set(doomed.values_list("pk", flat=True))
+    filters = [
+        {"goal": "G-NPS"},
+        {"initiative": p.key("legacy")},
+        {"strength": ["1"]},
+        {"is_primary": "true"},
+        {"vision": str(p.old_vision.pk)},
+        {"vision": str(p.vision.pk)},
+    ]
+    pmo = p.client("pmo")
+    before = [feed_keys(pmo, "alignments", params, deleted=False) & ids for params in filters]
+    assert gone.pk in before[4]
+    doomed.delete()
+    spare.delete()  # the goal too: its own tombstone still names the vision
+    assert feed_keys(pmo, "alignments", {}, deleted=True) == ids
+    for params, expected in zip(filters, before, strict=True):
+        assert feed_keys(pmo, "alignments", params, deleted=True) == expected, params
 
 
 def test_deleted_alignments_are_tombstones_in_the_feed(pmo, portfolio):
@@ -346,7 +525,7 @@ def test_tombstones_of_confidential_initiatives_stay_hidden(portfolio):
     assert [row["initiative"] for row in teamie] == [secret.key]
 
 
-def test_feed_query_count_is_flat(pmo):
+def test_feed_query_count_is_flat(pmo, portfolio):
     sync.sync_batch(
         source="q",
         items=[{**item, "alignments": [{"goal": "G-NPS"}]} for item in sync_items("Q", 30)],
@@ -354,16 +533,26 @@ def test_feed_query_count_is_flat(pmo):
     doomed = Alignment.objects.filter(initiative__source="q").values_list("pk", flat=True)[:10]
     Alignment.objects.filter(pk__in=list(doomed)).delete()
 
-    def count(url: str, size: int) -> int:
+    hard_delete(*Initiative.objects.filter(source="q")[:5])
+
+    def count(url: str, size: int, **filters: str) -> int:
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
-            response = pmo.get(url, {"updated_since": EPOCH, "page_size": size})
+            response = pmo.get(url, {"updated_since": EPOCH, "page_size": size, **filters})
         assert response.status_code == 200
         return len(queries)
 
-    for resource in ("initiatives", "goals", "alignments"):
-        assert count(f"{API}{resource}/", 1) == count(f"{API}{resource}/", 40), resource
+    for resource, filters in (
+        ("initiatives", {}),
+        ("initiatives", {"source": "q", "goal": "G-NPS", "department": "it", "q": "Q"}),
+        ("goals", {}),
+        ("goals", {"theme": "loyalty", "active_vision": "true"}),
+        ("alignments", {}),
+        ("alignments", {"goal": "G-NPS", "vision": str(portfolio.vision.pk)}),
+    ):
+        url = f"{API}{resource}/"
+        assert count(url, 1, **filters) == count(url, 40, **filters), (resource, filters)
 
 
 def test_schema_documents_feed_items_and_resume(db):

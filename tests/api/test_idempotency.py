@@ -4,7 +4,10 @@ key with another body is a 422 in the standard error shape.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from pghistory.models import Events
 
 from registry.api.core.idempotency import IdempotencyRecord
@@ -121,6 +124,46 @@ def test_a_refused_request_leaves_the_key_free(pmo):
     assert not IdempotencyRecord.objects.filter(key="k-3").exists()
     fixed = pmo.post(f"{API}initiatives/", new_initiative(), format="json", **{HEADER: "k-3"})
     assert fixed.status_code == 201
+
+
+def age(key: str, **delta: float) -> None:
+    """Make the key's record as old as `delta`, as if it had been stored that long ago."""
+    then = timezone.now() - datetime.timedelta(**delta)
+    assert IdempotencyRecord.objects.filter(key=key).update(created_at=then) == 1
+
+
+def test_a_key_is_replayed_within_the_retention(pmo, settings):
+    settings.REGISTRY_IDEMPOTENCY_HOURS = 2
+    first = pmo.post(f"{API}initiatives/", new_initiative(), format="json", **{HEADER: "k-4"})
+    assert first.status_code == 201
+    age("k-4", hours=1, minutes=59)
+    replay = pmo.post(f"{API}initiatives/", new_initiative(), format="json", **{HEADER: "k-4"})
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    assert Initiative.objects.filter(name="Voice of the customer").count() == 1
+
+
+def test_after_the_retention_a_key_counts_as_new(pmo):
+    """24 hours by default; the new answer replaces the old record and is replayed in turn."""
+    url = f"{API}initiatives/"
+    first = pmo.post(url, new_initiative(), format="json", **{HEADER: "k-5"})
+    age("k-5", hours=24, seconds=1)
+    anew = pmo.post(url, new_initiative(), format="json", **{HEADER: "k-5"})
+    assert anew.status_code == 201, anew.content
+    assert "Idempotent-Replayed" not in anew
+    assert anew.json()["key"] != first.json()["key"]
+    assert Initiative.objects.filter(name="Voice of the customer").count() == 2
+    record = IdempotencyRecord.objects.get(key="k-5")
+    assert record.response_body["key"] == anew.json()["key"]
+    assert (timezone.now() - record.created_at).total_seconds() < 60
+    replay = pmo.post(url, new_initiative(), format="json", **{HEADER: "k-5"})
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == anew.json()
+    # Expired, the key is free for another body too (no 422).
+    age("k-5", hours=25)
+    other = pmo.post(url, new_initiative(name="Other"), format="json", **{HEADER: "k-5"})
+    assert other.status_code == 201, other.content
+    assert IdempotencyRecord.objects.get(key="k-5").response_body["name"] == "Other"
 
 
 def test_an_overlong_key_is_a_400_naming_the_header(pmo):

@@ -14,6 +14,7 @@ from registry.choices import Kind, Stage
 from registry.metrics import SYNC_ITEMS
 from registry.models import Initiative, Person, StageChange
 from registry.selectors import reports
+from registry.sync import upsert
 from tests import factories
 from tests.api.support import API, error_attrs, error_codes, make_portfolio
 
@@ -193,6 +194,43 @@ def test_create_at_its_stage_elsewhere_is_recorded_and_shows_gate_gaps(jira):
     assert (change.from_stage, change.to_stage, change.imported_from) == ("", "production", "jira")
     detail = jira.get(f"{API}initiatives/{data['key']}/").json()
     assert detail["gate_gaps"] == data["gate_gaps"]
+
+
+def test_every_answer_reports_the_initiative_s_current_gate_gaps(jira):
+    """Created, updated or left unchanged, by PUT or in a batch: the same truth each time."""
+    bare = {"name": "Pilot bot", "kind": "chatbot", "stage": "pilot"}
+    all_five = ["owner", "summary", "primary_alignment", "hypothesis", "success_criteria"]
+    created = jira.put(one_url("jira", "CX-101"), bare, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["gate_gaps"] == all_five
+    again = jira.put(one_url("jira", "CX-101"), bare, format="json")
+    assert again.status_code == 200
+    assert (again.json()["result"], again.json()["gate_gaps"]) == ("unchanged", all_five)
+    key = created.json()["key"]
+    assert jira.get(f"{API}initiatives/{key}/").json()["gate_gaps"] == all_five
+
+    closed = {"external_id": "CX-101", "hypothesis": "Pilots learn.", "summary": "A bot."}
+    rest = ["owner", "primary_alignment", "success_criteria"]
+    updated = jira.put(one_url("jira", "CX-101"), closed, format="json").json()
+    assert (updated["result"], updated["gate_gaps"]) == ("updated", rest)
+    for sent in (closed, {"external_id": "CX-101"}):
+        batch = jira.post(BATCH, {"source": "jira", "items": [sent]}, format="json").json()
+        assert [(i["result"], i["gate_gaps"]) for i in batch["items"]] == [("unchanged", rest)]
+    assert jira.get(f"{API}initiatives/{key}/").json()["gate_gaps"] == rest
+
+
+def test_a_dry_run_reports_an_unchanged_item_s_gate_gaps(portfolio):
+    bare = {"external_id": "CX-102", "name": "Pilot bot", "kind": "chatbot", "stage": "pilot"}
+    upsert.sync_batch(source="jira", items=[bare])
+    preview = upsert.sync_batch(source="jira", items=[bare], dry_run=True)
+    assert preview.items[0].result == "unchanged"
+    assert preview.items[0].gate_gaps == [
+        "owner",
+        "summary",
+        "primary_alignment",
+        "hypothesis",
+        "success_criteria",
+    ]
 
 
 def test_body_external_id_must_match_the_url(jira):
@@ -381,15 +419,24 @@ def test_batch_of_one_and_of_fifty_run_the_same_queries(jira):
     """Join or justify included: created and updated items that overlap, as an integration."""
 
     def run(prefix: str, n: int) -> int:
-        first = items(*(f"{prefix}{i}" for i in range(n)))
+        first = items(*(f"{prefix}{i}" for i in range(n)), stage="proposed")
+        first += items(*(f"{prefix}same{i}" for i in range(n)), stage="approved")
         jira.post(BATCH, {"source": "jira", "items": first}, format="json")
         changed = items(*(f"{prefix}{i}" for i in range(n)), summary="Changed.")
         changed += items(*(f"{prefix}new{i}" for i in range(n)))
+        changed += first[n:]  # unchanged
         with CaptureQueriesContext(connection) as queries:
             response = jira.post(BATCH, {"source": "jira", "items": changed}, format="json")
         assert response.status_code == 200, response.content
-        assert {i["result"] for i in response.json()["items"]} == {"created", "updated"}
-        assert all(i["overlaps_count"] for i in response.json()["items"])
+        answered = response.json()["items"]
+        assert {i["result"] for i in answered} == {"created", "updated", "unchanged"}
+        assert all(i["overlaps_count"] for i in answered if i["result"] != "unchanged")
+        # Each item's gate gaps, unchanged ones included (approved needs a primary alignment).
+        assert {i["result"]: i["gate_gaps"] for i in answered} == {
+            "created": [],
+            "updated": [],
+            "unchanged": ["primary_alignment"],
+        }
         return len(queries)
 
     run("W", 1)  # warm the session and the permission caches

@@ -37,7 +37,7 @@ import registry.api.urls
 from registry.api.webhooks import WebhookSubscriptionViewSet
 from registry.choices import ReviewStatus, Stage
 from registry.metrics import WORKER_REGISTRY
-from registry.models import Initiative, Review
+from registry.models import IdempotencyRecord, Initiative, Review
 from registry.models.webhooks import WorkerHeartbeat
 from registry.outbox.signing import verify_signature
 from registry.outbox.worker import Worker, claim, fan_out, prune
@@ -665,6 +665,24 @@ def test_heartbeat_and_pruning(fast, settings):
     assert prune() == 2  # the finished (given up) delivery, then its event
     assert not WebhookDelivery.objects.exists()
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_worker_deletes_expired_idempotency_records(fast, settings):
+    settings.REGISTRY_IDEMPOTENCY_HOURS = 24
+    now = timezone.now()
+    for key, hours in (("fresh", 23.9), ("expired", 24.1), ("ancient", 24 * 30)):
+        record = IdempotencyRecord.objects.create(
+            owner="token:1", key=key, method="POST", path="/", request_hash="x", status_code=201
+        )
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            created_at=now - datetime.timedelta(hours=hours)
+        )
+    Worker(worker_id="host:1:abc", poll_seconds=0).run_once()  # its first pass prunes
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["fresh"]
+    settings.REGISTRY_IDEMPOTENCY_HOURS = 1
+    assert prune() == 1
+    assert not IdempotencyRecord.objects.exists()
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ the live rows:
 - rows that no longer exist — alignments deleted when an initiative stops serving a goal,
   and initiatives or goals a superuser hard-deleted in the admin — come from the history's
   delete events as tombstones `{"id", …identity…, "deleted_at", "deleted": true}`, merged
-  into the same order. A tombstone carries only identity, so the list's other filters do
-  not apply to it (you may get tombstones of rows you never had: ignore those).
+  into the same order. A tombstone shows only identity, but its delete event holds the
+  row's columns as they were, so the list's filters apply to tombstones too (the FilterSet's
+  `filter_tombstones`, `registry.selectors.filters.TombstoneFilters`): a tool that polls
+  `?source=jira` learns only of jira's deletions.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -35,9 +38,8 @@ from rest_framework.response import Response
 
 from registry.api.core.pagination import InitiativePagination
 from registry.models import Goal, Initiative
-from registry.permissions import is_pmo
 from registry.selectors.filters import SinceField
-from registry.selectors.visibility import hidden_initiative_ids
+from registry.selectors.visibility import hidden_initiative_ids, visible_initiative_deletions
 
 # A deletion sorts strictly after the row's last version, even if the deleting transaction
 # started (by the database's clock) a moment before the row's application-clock timestamp.
@@ -123,21 +125,38 @@ def feed_item_schema(name: str, row: type[serializers.Serializer], tombstone: An
 # --- the views' part --------------------------------------------------------------------------
 
 
+class FeedFilterBackend(DjangoFilterBackend):
+    """The list's FilterSet, kept on the view once bound, so its tombstones get the same
+    filters (a saved view's included) without cleaning the parameters twice.
+    """
+
+    def get_filterset(self, request: Request, queryset: QuerySet, view: Any) -> Any:
+        filterset = super().get_filterset(request, queryset, view)
+        view.feed_filterset = filterset
+        return filterset
+
+
 class FeedListMixin:
     """List with tombstones merged in feed mode. The viewset names `tombstone_serializer_class`
-    and builds the tombstones in `deletions()`.
+    and builds the tombstones in `deletions()`; its FilterSet filters them
+    (`filter_tombstones`).
     """
 
     pagination_class: Any = FeedPagination
+    filter_backends: Any = [FeedFilterBackend]
     tombstone_serializer_class: type[serializers.Serializer] = TombstoneSerializer
+    feed_filterset: Any = None
 
     def deletions(self, since: datetime.datetime | None) -> QuerySet:
         raise NotImplementedError
 
     def feed_tombstones(self) -> QuerySet:
-        """Called by the keyset pagination (feed mode only)."""
+        """Called by the keyset pagination (feed mode only), after the rows were filtered."""
         request: Request = self.request  # type: ignore[attr-defined]
-        return self.deletions(requested_since(request))
+        events = self.deletions(requested_since(request))
+        if self.feed_filterset is not None:
+            events = self.feed_filterset.filter_tombstones(events)
+        return events
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         view: Any = self
@@ -160,10 +179,8 @@ class InitiativeFeedMixin(FeedListMixin):
     tombstone_serializer_class = InitiativeTombstoneSerializer
 
     def deletions(self, since: datetime.datetime | None) -> QuerySet:
-        events = deletions_of(Initiative, since)
-        if not is_pmo(self.request.user):  # type: ignore[attr-defined]
-            events = events.filter(confidential=False)
-        return events
+        user = self.request.user  # type: ignore[attr-defined]
+        return visible_initiative_deletions(user, deletions_of(Initiative, since))
 
 
 class GoalFeedMixin(FeedListMixin):

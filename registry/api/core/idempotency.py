@@ -3,6 +3,11 @@
 The key is claimed by inserting a row in the same transaction as the request's writes, so a
 concurrent duplicate waits on the unique index and then replays; a request that fails and
 rolls back leaves no claim behind, and the client may retry with the same key.
+
+A record is replayed for the retention (REGISTRY_IDEMPOTENCY_HOURS, a day by default). After
+that its key counts as new: the lookup ignores the record, and the new answer replaces it
+(deleted in the new request's transaction, so a concurrent duplicate still waits and
+replays). The webhook worker deletes expired records (`registry.outbox.worker.prune`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.models.idempotency import MAX_KEY_LENGTH, RETENTION, IdempotencyRecord
+from registry.models.idempotency import MAX_KEY_LENGTH, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADERS = ("ETag", "Location")
@@ -52,13 +57,6 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def purge_expired(now: Any = None) -> int:
-    """Forget records older than the retention; returns how many were deleted."""
-    cutoff = (now or timezone.now()) - RETENTION
-    deleted, _detail = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
-
-
 def replay(record: IdempotencyRecord) -> Response:
     response = Response(record.response_body, status=record.status_code)
     for name, value in record.response_headers.items():
@@ -81,7 +79,9 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             )
         owner = request_owner(request)
         fingerprint = request_fingerprint(request)
-        existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        now = timezone.now()
+        records = IdempotencyRecord.objects.filter(owner=owner, key=key)
+        existing = records.fresh(now).first()
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise IdempotencyKeyReused()
@@ -92,6 +92,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 return response
             try:
                 with transaction.atomic():
+                    # An expired record of this key makes way for the new answer.
+                    records.expired(now).delete()
                     IdempotencyRecord.objects.create(
                         owner=owner,
                         key=key,
