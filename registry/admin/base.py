@@ -343,11 +343,6 @@ def save_parts(request: HttpRequest, formset: Any) -> None:
         ) from refused
 
 
-def editor(request: HttpRequest) -> Any:
-    """The signed-in user behind an admin request (admin views require one)."""
-    return request.user
-
-
 def _has_field(obj: Any, name: str) -> bool:
     return any(field.name == name for field in obj._meta.concrete_fields)
 
