@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connections
+
+from registry import choices, permissions
+from registry.models import Initiative
+from registry.services import lifecycle
+from tests import factories
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
@@ -61,3 +67,52 @@ def screenshot(request: pytest.FixtureRequest) -> Any:
         return path
 
     return take
+
+
+# --- a small portfolio and a PMO who logs in -----------------------------------------------
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def crafted(db):
+    """Two departments, two goals, three initiatives with no dates (active in every quarter)."""
+    pmo = factories.UserFactory(username="board-pmo", groups=[permissions.PMO], is_staff=True)
+    vision = factories.VisionFactory(title="One Nordlicht")
+    nps = factories.GoalFactory(vision=vision, code="G-NPS", title="Customers recommend us")
+    factories.GoalFactory(vision=vision, code="G-AHT", title="Shorter calls")
+    service = factories.DepartmentFactory(slug="service", name="Service")
+    sales = factories.DepartmentFactory(slug="sales", name="Sales")
+
+    def make(name: str, department, **fields) -> Initiative:
+        initiative = factories.InitiativeFactory(
+            name=name,
+            owner=factories.PersonFactory(department=department),
+            lead_department=department,
+            **fields,
+        )
+        lifecycle.record_initial_stage(initiative=initiative)
+        return initiative
+
+    bot = make(
+        "Billing bot",
+        service,
+        stage=choices.Stage.PILOT,
+        hypothesis="Customers want instant answers.",
+        success_criteria="30 % resolved without an agent.",
+        learnings="Works for instalments.",
+        budget_planned=Decimal("120000"),
+    )
+    factories.AlignmentFactory(initiative=bot, goal=nps, strength=3)
+    assist = make("Agent assist", service, kind=choices.Kind.AGENT_ASSIST)
+    factories.AlignmentFactory(initiative=assist, goal=nps, strength=2)
+    offers = make("Offer engine", sales, kind=choices.Kind.PERSONALIZATION)
+    return {"pmo": pmo, "vision": vision, "bot": bot, "assist": assist, "offers": offers}
+
+
+def log_in(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")

@@ -15,7 +15,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.browser.test_quarterly_review import PASSWORD, crafted, log_in  # noqa: F401
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

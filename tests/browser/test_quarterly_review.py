@@ -6,65 +6,17 @@ initiative (one of them scaled through its gate), closes it, and finds it read-o
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from registry import choices, permissions
+from registry import choices
 from registry.models import Initiative, Review, ReviewDecision
 from registry.quarters import quarter_of
-from registry.services import lifecycle
-from tests import factories
+from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def crafted(db):
-    """Two departments, two goals, three initiatives with no dates (active in every quarter)."""
-    pmo = factories.UserFactory(username="board-pmo", groups=[permissions.PMO], is_staff=True)
-    vision = factories.VisionFactory(title="One Nordlicht")
-    nps = factories.GoalFactory(vision=vision, code="G-NPS", title="Customers recommend us")
-    factories.GoalFactory(vision=vision, code="G-AHT", title="Shorter calls")
-    service = factories.DepartmentFactory(slug="service", name="Service")
-    sales = factories.DepartmentFactory(slug="sales", name="Sales")
-
-    def make(name: str, department, **fields) -> Initiative:
-        initiative = factories.InitiativeFactory(
-            name=name,
-            owner=factories.PersonFactory(department=department),
-            lead_department=department,
-            **fields,
-        )
-        lifecycle.record_initial_stage(initiative=initiative)
-        return initiative
-
-    bot = make(
-        "Billing bot",
-        service,
-        stage=choices.Stage.PILOT,
-        hypothesis="Customers want instant answers.",
-        success_criteria="30 % resolved without an agent.",
-        learnings="Works for instalments.",
-        budget_planned=Decimal("120000"),
-    )
-    factories.AlignmentFactory(initiative=bot, goal=nps, strength=3)
-    assist = make("Agent assist", service, kind=choices.Kind.AGENT_ASSIST)
-    factories.AlignmentFactory(initiative=assist, goal=nps, strength=2)
-    offers = make("Offer engine", sales, kind=choices.Kind.PERSONALIZATION)
-    return {"pmo": pmo, "vision": vision, "bot": bot, "assist": assist, "offers": offers}
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
 
 
 def test_pmo_runs_a_quarterly_review_in_the_browser(page, live_server, crafted, screenshot):
