@@ -260,7 +260,12 @@ class InitiativeAdminForm(RegistryAdminForm):
 
 
 class StageMoveForm(forms.Form):
-    """The change page's "move to stage" control; the lifecycle module decides."""
+    """The change page's "move to stage" control; the lifecycle module decides.
+
+    On the change page its fields belong to the change form (`prefix="move"`, HTML `form`
+    attribute): "Save and move" saves what was typed, then moves — nothing typed is lost when
+    a gate refuses. The transition URL takes the same fields without the prefix.
+    """
 
     to_stage = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
     note = forms.CharField(
@@ -273,12 +278,19 @@ class StageMoveForm(forms.Form):
 
     def __init__(self, *args: Any, initiative: Initiative, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.prefix:
+            for field in self.fields.values():
+                field.widget.attrs["form"] = CHANGE_FORM_ID
         self.next_stages = lifecycle.next_stages(initiative)
         # Validation accepts any stage so that an illegal move gets the lifecycle's message.
         self.fields["to_stage"].widget.choices = [
             (stage, _move_label(initiative, stage)) for stage in self.next_stages
         ]
         self.fields["version"].initial = initiative.version
+
+
+CHANGE_FORM_ID = "initiative_form"  # the admin's change form: <form id="{model_name}_form">
+MOVE_PREFIX = "move"
 
 
 def _move_label(initiative: Initiative, stage: str) -> str:
@@ -715,6 +727,11 @@ class InitiativeAdmin(
 
     def response_change(self, request: HttpRequest, obj: Initiative) -> HttpResponse:
         self._warn_about_overlaps(request, obj)
+        if "_move" in request.POST:
+            # "Save and move": the form's changes are saved; now the move, on the saved row.
+            form = StageMoveForm(request.POST, initiative=obj, prefix=MOVE_PREFIX)
+            self._move(request, obj, form, expected_version=None)
+            return HttpResponseRedirect(self._change_url(obj))
         return super().response_change(request, obj)
 
     # the "move to stage" control
@@ -744,7 +761,7 @@ class InitiativeAdmin(
                 obj, user=request.user
             )
         if change and obj is not None and self.has_change_permission(request, obj):
-            context["stage_move_form"] = StageMoveForm(initiative=obj)
+            context["stage_move_form"] = StageMoveForm(initiative=obj, prefix=MOVE_PREFIX)
             context["stage_move_url"] = reverse(
                 "admin:registry_initiative_transition",
                 args=[obj.pk],
@@ -763,14 +780,23 @@ class InitiativeAdmin(
             )
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        change_url = reverse(
+        form = StageMoveForm(request.POST, initiative=obj)
+        self._move(request, obj, form, expected_version=form.data.get("version") or None)
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def _change_url(self, obj: Initiative) -> str:
+        return reverse(
             "admin:registry_initiative_change", args=[obj.pk], current_app=self.admin_site.name
         )
-        form = StageMoveForm(request.POST, initiative=obj)
+
+    def _move(
+        self, request: HttpRequest, obj: Initiative, form: StageMoveForm, expected_version: Any
+    ) -> None:
+        """Move through the lifecycle service; the outcome becomes a message."""
         if not form.is_valid():
             errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
             self.message_user(request, errors, messages.ERROR)
-            return HttpResponseRedirect(change_url)
+            return
         from_stage = obj.get_stage_display()
         try:
             lifecycle.initiative_transition(
@@ -778,7 +804,7 @@ class InitiativeAdmin(
                 to_stage=form.cleaned_data["to_stage"],
                 actor=Actor(user=request.user),
                 note=form.cleaned_data["note"],
-                expected_version=form.cleaned_data["version"],
+                expected_version=int(expected_version) if expected_version else None,
             )
         except (lifecycle.TransitionError, RefusedError) as exc:
             self.message_user(request, exc.message, messages.ERROR)
@@ -796,7 +822,6 @@ class InitiativeAdmin(
             }
             self.log_change(request, obj, moved)
             self.message_user(request, f"{obj.key}: {moved}", messages.SUCCESS)
-        return HttpResponseRedirect(change_url)
 
     # archive / restore
 

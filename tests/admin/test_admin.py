@@ -732,6 +732,36 @@ def test_move_control_lists_the_next_stages_with_their_gates(pmo_client):
     assert "Paused (note required)" in html
 
 
+def test_save_and_move_keeps_what_was_typed_and_moves_when_the_gate_then_passes(pmo_client):
+    """The finding: typing a hypothesis and success criteria, then moving to pilot, refused the
+    move for a missing hypothesis and threw the typed text away."""
+    initiative = factories.InitiativeFactory(stage=Stage.APPROVED)
+    url = admin_url(Initiative, "change", initiative.pk)
+    data = form_data(pmo_client.get(url))
+    data["hypothesis"] = "Customers prefer instant answers."
+    data["move-to_stage"] = "pilot"
+    data["_move"] = "Save and move"
+
+    refused = pmo_client.post(url, data)  # success criteria still missing: the gate refuses
+
+    assert refused.status_code == 302
+    initiative.refresh_from_db()
+    assert initiative.hypothesis == "Customers prefer instant answers."  # kept, saved
+    assert initiative.stage == Stage.APPROVED
+    assert any("success criteria" in m for m in messages_of(refused))
+
+    data = form_data(pmo_client.get(url))
+    data["success_criteria"] = "30 % of chats resolved without an agent."
+    data["move-to_stage"] = "pilot"
+    data["_move"] = "Save and move"
+    moved = pmo_client.post(url, data)
+
+    initiative.refresh_from_db()
+    assert initiative.success_criteria == "30 % of chats resolved without an agent."
+    assert initiative.stage == Stage.PILOT
+    assert f"{initiative.key}: Moved from Approved to Pilot." in messages_of(moved)
+
+
 def test_moving_idea_to_proposed_writes_a_stage_change(pmo_client, pmo_user):
     initiative = factories.InitiativeFactory()
     url = admin_url(Initiative, "transition", initiative.pk)
