@@ -8,6 +8,7 @@ autodiscovery imports this package, which imports each area.
 """
 
 from django.contrib import admin
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import (  # noqa: F401  (each module registers its model admins)
@@ -24,5 +25,6 @@ from registry.admin import (  # noqa: F401  (each module registers its model adm
 admin.site.site_header = _("AI-CX Portfolio Registry")
 admin.site.site_title = _("AI-CX Portfolio")
 admin.site.index_title = _("Portfolio administration")
-# The stock index with the portfolio dashboard and reviews on top.
+# The stock index with the board's pages on top; "View site" opens the dashboard.
 admin.site.index_template = "registry/admin_index.html"
+admin.site.site_url = reverse_lazy("registry_board:dashboard")

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
+from registry.choices import ReviewStatus, VisionStatus
 from registry.models import Goal, Initiative, InitiativeQuerySet, Review, ReviewDecision
 from registry.selectors.reports import with_vision_alignment
 from registry.selectors.visibility import visible_initiatives
@@ -248,3 +249,12 @@ def comparison_visible_to(comparison: dict[str, Any], *, user: Any) -> dict[str,
         else entries
         for name, entries in comparison.items()
     }
+
+
+def current_reviews() -> tuple[Review | None, Review | None]:
+    """The open review of the active vision (the latest quarter), and the last closed one."""
+    reviews = Review.objects.filter(vision__status=VisionStatus.ACTIVE).order_by("-period")
+    return (
+        reviews.filter(status=ReviewStatus.OPEN).first(),
+        reviews.filter(status=ReviewStatus.CLOSED).first(),
+    )

@@ -81,7 +81,7 @@ def change_link(initiative: Initiative) -> str:
 
 def test_the_admin_index_leads_to_the_dashboard(portfolio):
     page = browser(portfolio.users["viewer"]).get("/admin/").content.decode()
-    assert f'href="{DASHBOARD}" id="link-dashboard"' in page
+    assert f'href="{DASHBOARD}" id="nav-dashboard"' in page
     # The stock app list stays below it.
     assert reverse("admin:registry_initiative_changelist") in page
     assert reverse("admin:registry_savedview_changelist") in page

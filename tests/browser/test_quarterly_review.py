@@ -25,7 +25,7 @@ def test_pmo_runs_a_quarterly_review_in_the_browser(page, live_server, crafted, 
     screenshot(page, "admin-index")
 
     # The dashboard, from the admin index.
-    page.click("#link-dashboard")
+    page.click("#registry-board-links #nav-dashboard")
     page.wait_for_selector("#heatmap svg")
     assert page.inner_text("#figure-count .registry-figure__value") == "3"
     assert page.inner_text("#figure-aligned .registry-figure__value") == "67 %"
