@@ -132,6 +132,13 @@ def can_create_initiative(user: Any, *, source: str = "", token: Any = None) -> 
     return False
 
 
+def can_propose_initiative(user: Any, token: Any = None) -> bool:
+    """Anyone with a role proposes an idea, owned by themselves in their own department, so
+    ideas from the departments reach the registry instead of bypassing it. (Integrations
+    register their source's initiatives instead.)"""
+    return can_read(user, token) and not is_integration(user)
+
+
 def can_archive_initiative(user: Any, initiative: Any, token: Any = None) -> bool:
     """Archiving takes an initiative out of the portfolio: PMO, or the syncing integration."""
     if is_pmo(user):

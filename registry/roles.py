@@ -45,14 +45,19 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         **dict.fromkeys(DOMAIN_MODELS, VIEW),
         # Their own saved views; shared ones read-only (decided per object).
         "savedview": ALL,
-        "initiative": ("view", "change"),
+        # Change their own; add: propose ideas (registry.permissions.can_propose_initiative).
+        "initiative": ("view", "add", "change"),
         "alignment": ALL,
         "teamrole": ALL,
         "dependency": ALL,
         "note": ("view", "add", "change"),
     },
     # The board reads the portfolio and keeps its own saved views.
-    VIEWER: {**dict.fromkeys(DOMAIN_MODELS, VIEW), "savedview": ALL},
+    VIEWER: {
+        **dict.fromkeys(DOMAIN_MODELS, VIEW),
+        "savedview": ALL,
+        "initiative": ("view", "add"),  # propose ideas
+    },
     INTEGRATION: {},
 }
 # Permissions of other apps, as (app_label, codename). The admin's event browser

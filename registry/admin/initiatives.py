@@ -289,6 +289,15 @@ class StageMoveForm(forms.Form):
         self.fields["version"].initial = initiative.version
 
 
+# What the registry fills in on an idea someone proposes (the initiative service decides).
+PROPOSAL_SET_BY_THE_REGISTRY = (
+    "owner",
+    "lead_department",
+    "source",
+    "external_id",
+    "external_url",
+    "confidential",
+)
 CHANGE_FORM_ID = "initiative_form"  # the admin's change form: <form id="{model_name}_form">
 MOVE_PREFIX = "move"
 
@@ -673,6 +682,13 @@ class InitiativeAdmin(
         form_class = super().get_form(request, obj, change=change, **kwargs)
         form_class.actor = Actor(user=request.user)  # type: ignore[attr-defined]
         return form_class
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if obj is None and not permissions.can_create_initiative(request.user):
+            # A proposed idea: its proposer owns it, in their department, in the open.
+            readonly += PROPOSAL_SET_BY_THE_REGISTRY
+        return readonly
 
     def save_model(self, request: HttpRequest, obj: Initiative, form, change: bool) -> None:
         """Through `registry.services.initiatives`, which holds every write rule."""

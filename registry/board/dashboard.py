@@ -374,8 +374,9 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
     overlaps = reports.overlaps(user=user, vision=vision, period=period)
     unaligned = reports.unaligned(user=user, vision=vision, period=period)
     gate_gaps = reports.gate_gaps(user=user, vision=vision, period=period)
+    ideas = reports.new_ideas(user=user)
 
-    keys = {row["key"] for row in (*silos, *unaligned, *gate_gaps)}
+    keys = {row["key"] for row in (*silos, *unaligned, *gate_gaps, *ideas["rows"])}
     keys |= {member["key"] for group in overlaps for member in group["members"]}
     initiative_ids = dict(Initiative.objects.filter(key__in=keys).values_list("key", "pk"))
     goal_ids = dict(Goal.objects.filter(vision=vision).values_list("code", "pk")) if vision else {}
@@ -386,6 +387,7 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
     def linked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{**row, "url": change_url(initiative_ids.get(row["key"]))} for row in rows]
 
+    ideas["rows"] = linked(ideas["rows"])
     for row in gate_gaps:
         row["gap_labels"] = [str(Gate(gap).label) for gap in row["gate_gaps"]]
     for group in overlaps:
@@ -424,6 +426,8 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
             for row in linked(unaligned)
         ],
         "gate_gaps": linked(gate_gaps),
+        "new_ideas": ideas,
+        "new_ideas_url": changelist_url(stage__exact=Stage.IDEA),
         "unaligned_url": changelist_url(
             alignment=AlignmentLevel.NONE, stage__in=",".join(OPEN_STAGE_CODES), active_in=period
         ),

@@ -1405,3 +1405,22 @@ __all__ = [
     "with_gate_gaps",
     "with_vision_alignment",
 ]
+
+
+NEW_IDEAS_DAYS = 90
+NEW_IDEAS_SHOWN = 10
+
+
+def new_ideas(*, user: Any, days: int = NEW_IDEAS_DAYS, shown: int = NEW_IDEAS_SHOWN) -> dict:
+    """Ideas proposed in the last `days` (live, still at stage idea) the user may see: their
+    exact count and the newest `shown`, for the PMO to pick up."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    ideas = visible_initiatives(user).filter(
+        stage=choices.Stage.IDEA, archived_at__isnull=True, created_at__gte=since
+    )
+    rows = list(
+        ideas.order_by("-created_at", "-id").values(
+            "key", "name", "created_at", "owner__name", "lead_department__name"
+        )[:shown]
+    )
+    return {"count": ideas.count(), "days": days, "rows": rows}

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions as rules
-from registry.models import INITIATIVE_MANY_FIELDS, Initiative
+from registry.models import INITIATIVE_MANY_FIELDS, Initiative, Person
 from registry.permissions import Actor
 from registry.services import lifecycle
 from registry.services.errors import ForbiddenError, RefusedError, StateConflictError
@@ -65,14 +65,16 @@ def initiative_write_refusal(
         )
     if initiative is None:
         source = changes.get("source") or ""
-        if not rules.can_create_initiative(user, source=source, token=token):
+        if rules.can_create_initiative(user, source=source, token=token):
+            return None
+        if rules.is_integration(user) or not rules.can_propose_initiative(user, token):
             return ForbiddenError(
                 _("An integration registers only initiatives of its own source (%(source)s).")
                 % {"source": getattr(token, "source", "") or "—"},
                 code="permission_denied",
                 field="source",
             )
-        return None
+        return _proposal_refusal(user, changes)
     if not rules.can_change_initiative(user, initiative, token):
         return ForbiddenError(
             _("You may not change %(key)s.") % {"key": initiative.key}, code="permission_denied"
@@ -114,6 +116,44 @@ def initiative_write_refusal(
     return None
 
 
+def _proposal_refusal(user: Any, changes: Mapping[str, Any]) -> RefusedError | None:
+    """An idea someone proposes is theirs, in their department, and public; the PMO takes it
+    from there (hands it over, links it to a tool, makes it confidential)."""
+    person = Person.objects.filter(user=user).select_related("department").first()
+    if person is None:
+        return ForbiddenError(
+            _("Link your login to a person (owner) before you propose an idea."),
+            code="permission_denied",
+            field="owner",
+        )
+    refused = ForbiddenError(
+        _(
+            "An idea is proposed by its owner, in their own department, and not "
+            "confidential; the PMO hands it over, links it to a tool or hides it."
+        ),
+        code="permission_denied",
+    )
+    own = {"owner": person.pk, "lead_department": person.department_id}
+    for name, value in own.items():
+        if changes.get(name) is not None and _pk(changes[name]) != value:
+            refused.field = name
+            return refused
+    for name in ("source", "external_id", "external_url", "confidential"):
+        if changes.get(name):
+            refused.field = name
+            return refused
+    return None
+
+
+def proposal_defaults(actor: Actor) -> dict[str, Any]:
+    """What an idea someone proposes is filled in with: its proposer as owner, their
+    department as the lead one."""
+    person = Person.objects.filter(user=actor.user).first()
+    if person is None:
+        return {}
+    return {"owner": person, "lead_department_id": person.department_id}
+
+
 def _refuse(actor: Actor, initiative: Initiative | None, changes: Mapping[str, Any]) -> None:
     refusal = initiative_write_refusal(actor=actor, initiative=initiative, changes=changes)
     if refusal is not None:
@@ -129,6 +169,13 @@ def initiative_create(*, actor: Actor, data: Mapping[str, Any]) -> Initiative:
     if not data.get("source") and actor.token is not None and rules.is_integration(actor.user):
         data["source"] = actor.token.source  # an integration registers its own source's
     _refuse(actor, None, data)
+    if not rules.can_create_initiative(
+        actor.user, source=data.get("source") or "", token=actor.token
+    ):
+        # A proposed idea: its proposer owns it, in their department.
+        for name, value in proposal_defaults(actor).items():
+            if data.get(name.removesuffix("_id")) is None:
+                data[name] = value
     many = {name: data.pop(name) for name in INITIATIVE_MANY_FIELDS if name in data}
     initiative = Initiative(**data, created_by=actor.login, updated_by=actor.login)
     initiative.save()

@@ -11,7 +11,7 @@ from django import template
 from django.urls import reverse
 
 from registry import permissions
-from registry.board.imports import IMPORT_PERMISSION
+from registry.board.imports import may_import
 from registry.selectors.reviews import current_reviews
 
 register = template.Library()
@@ -29,7 +29,7 @@ def board_nav(context: dict[str, Any], current: str = "") -> dict[str, Any]:
         "last_closed": last_closed,
         "import_url": (
             reverse("registry_import:start")
-            if user is not None and user.has_perm(IMPORT_PERMISSION)
+            if may_import(user)
             else None
         ),
         "initiatives_url": reverse("admin:registry_initiative_changelist"),

@@ -187,14 +187,16 @@ INITIATIVE_SCOPED = {
     "api:initiative-sync-batch",
 }
 PERSONAL = {"api:savedview-list"}
+# Anyone with a role proposes an idea of their own (tests/services/test_intake.py).
+PROPOSE = {"api:initiative-list"}
 # A body that passes validation, for operations that check the object after reading it.
 VALID_BODIES: dict[str, dict] = {
     "api:savedview-list": {"name": "Integration view", "query": ""},
     "api:initiative-transition": {"to": "paused", "note": "Taken over."},
 }  # every role with a login keeps saved views of its own
 ALLOWED_SOMEWHERE = {
-    "viewer": PERSONAL,
-    "contributor": INITIATIVE_SCOPED | PERSONAL,
+    "viewer": PERSONAL | PROPOSE,
+    "contributor": INITIATIVE_SCOPED | PERSONAL | PROPOSE,
     "integration": INITIATIVE_SCOPED | {"api:initiative-list"},
 }
 

@@ -70,7 +70,8 @@ class PMOWrites(RegistryPermission):
 
 
 class InitiativeAccess(RegistryPermission):
-    """Create: PMO or an integration (for its own source, checked on the payload).
+    """Create: PMO or an integration (for its own source, checked on the payload); anyone
+    else with a role proposes an idea.
     Change and transition: `can_change_initiative`. Archive and restore:
     `can_archive_initiative`.
     """
@@ -79,9 +80,12 @@ class InitiativeAccess(RegistryPermission):
 
     def may_write(self, request: Request, view: Any) -> bool:
         if view.action == "create":
-            self.message = _("Only the PMO or an integration registers initiatives.")
-            return rules.is_pmo(request.user) or (
-                rules.is_integration(request.user) and request_token(request) is not None
+            # The PMO and integrations register; everyone else with a role proposes an idea
+            # (the initiative service holds what a proposal may say).
+            token = request_token(request)
+            self.message = _("Your role may not register or propose initiatives.")
+            return rules.can_propose_initiative(request.user, token) or (
+                rules.is_integration(request.user) and token is not None
             )
         return True  # decided per object
 
