@@ -27,11 +27,7 @@ def board_nav(context: dict[str, Any], current: str = "") -> dict[str, Any]:
         "dashboard_url": reverse("registry_board:dashboard"),
         "open_review": open_review,
         "last_closed": last_closed,
-        "import_url": (
-            reverse("registry_import:start")
-            if may_import(user)
-            else None
-        ),
+        "import_url": (reverse("registry_import:start") if may_import(user) else None),
         "initiatives_url": reverse("admin:registry_initiative_changelist"),
         "saved_views_url": reverse("admin:registry_savedview_changelist"),
         "can_read": permissions.can_read(user),
