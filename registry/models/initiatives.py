@@ -358,18 +358,21 @@ class Initiative(TimestampedModel):
                 name="registry_init_live_idx",
             ),
             # Exact counts of the live portfolio read indexes, not the table (see
-            # registry.selectors.counting). The live ids, for filters that join or semi-join
-            # (goal, alignment, department, tag, …):
+            # registry.selectors.counting), with what visibility reads (confidential, owner).
+            # The live ids, for filters that join or semi-join (goal, alignment, department,
+            # tag, …):
             models.Index(
                 fields=["id"],
+                include=["confidential", "owner"],
                 condition=Q(archived_at__isnull=True),
                 name="registry_init_live_id_idx",
             ),
             # … and the filters on the initiative's own short columns, stage leading: at a
             # million initiatives a count by stage reads a range of it, by kind, risk tier or
-            # source all of it (60 MB), instead of the 1 GB table.
+            # source all of it (77 MB), instead of the 1 GB table.
             models.Index(
                 fields=["stage", "kind", "risk_tier", "source", "id"],
+                include=["confidential", "owner"],
                 condition=Q(archived_at__isnull=True),
                 name="registry_init_live_dims_idx",
             ),
