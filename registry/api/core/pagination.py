@@ -79,11 +79,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
         paginator = self.page.paginator
         return Response(
             {
                 "count": paginator.count,
-                "count_exact": paginator.count_is_exact,
+                "count_exact": getattr(paginator, "count_is_exact", True),
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
