@@ -4,10 +4,10 @@ A list's `count` is exact, filtered or not (`ExactCountPaginator`): a figure tha
 after a sync of 3,609 rows, or 3,142 for 3,055, is worse than none. What keeps it affordable
 is counting the filtered set of primary keys and nothing else (`exact_count`): the page query
 carries the derived values (scalar subqueries), the to-one joins of its columns and an
-ordering, none of which changes how many rows match. Counting `SELECT count(*) FROM … WHERE
-<filters>` lets PostgreSQL drop the unused LEFT JOINs and answer from the narrowest index
-that decides the filters — the unfiltered live portfolio from an index-only scan of the
-partial live-key index (about 30 MB at a million initiatives, not the 1 GB table).
+ordering, none of which changes how many rows match. Counted as `SELECT count(*) FROM …
+WHERE <filters>`, without those joins (`_drop_unused_joins`), PostgreSQL answers from the
+narrowest index that decides the filters — the unfiltered live portfolio from an index-only
+scan of the partial live-key index (29 MB at a million initiatives, not the 1 GB table).
 docs/PERFORMANCE.md has the figures.
 
 An estimate is there for a client that asks for one (`?count=estimate` in the API:
@@ -114,16 +114,20 @@ def exact_counts(querysets: Sequence[QuerySet]) -> list[int]:
     """Exact counts of several querysets of one database in one statement (a scalar
     subquery each; a queryset whose SQL repeats an earlier one's is counted once).
     """
-    if not querysets:
-        return []
     statements: list[tuple[str, tuple[Any, ...]]] = []
-    slots: list[int] = []
+    slots: list[int | None] = []
     for queryset in querysets:
-        sql, params = _keys(queryset).query.get_compiler(using=queryset.db).as_sql()
+        try:
+            sql, params = _keys(queryset).query.get_compiler(using=queryset.db).as_sql()
+        except EmptyResultSet:
+            slots.append(None)  # matches nothing (an empty IN list): 0, no SQL
+            continue
         statement = (sql, tuple(params))
         if statement not in statements:
             statements.append(statement)
         slots.append(statements.index(statement))
+    if not statements:
+        return [0] * len(querysets)
     select = ", ".join(
         f"(SELECT count(*) FROM ({sql}) AS counted_{n})" for n, (sql, _p) in enumerate(statements)
     )
@@ -131,7 +135,7 @@ def exact_counts(querysets: Sequence[QuerySet]) -> list[int]:
     with connections[querysets[0].db].cursor() as cursor:
         cursor.execute(f"SELECT {select}", params)
         row = cursor.fetchone()
-    return [int(row[slot]) for slot in slots]
+    return [0 if slot is None else int(row[slot]) for slot in slots]
 
 
 def planner_estimate(queryset: QuerySet) -> int:

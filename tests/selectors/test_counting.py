@@ -80,6 +80,10 @@ def test_exact_counts_answers_several_in_one_statement(portfolio):  # noqa: F811
     assert len(context.captured_queries) == 1
     assert counts == [live.count(), everything.count(), live.count()]
     assert counts[0] < counts[1]  # the crafted portfolio holds an archived initiative
+    nothing = Initiative.objects.filter(pk__in=[])
+    assert exact_counts([nothing, live]) == [0, live.count()]
+    assert exact_counts([nothing]) == [0]
+    assert exact_counts([]) == []
 
 
 def test_exact_paginator_counts_above_any_limit(db, settings):
