@@ -2,8 +2,8 @@
 
 Mounted only by `portfolio.bench_settings` (see `bench/urls.py`), never in production.
 
-- `raw`: the same statements the API sends (bounded count, page with the same
-  annotations, the same prefetches), executed on the raw psycopg connection, the answer
+- `raw`: the same statements the API sends (exact count of the filtered rows, page with
+  the same annotations, the same prefetches), executed on the raw psycopg connection, the answer
   assembled from tuples and serialised with orjson. This is the near-limit of the stack.
 - `pg`: PostgreSQL builds the whole page as JSON (`json_agg`); Python only adds count and
   links around it.
@@ -31,10 +31,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from registry import choices
 from registry.choices import ALIGNMENT_LEVEL_BY_STRENGTH
 from registry.models import INITIATIVE_MANY_FIELDS, INITIATIVE_WRITABLE_FIELDS, Initiative
-from registry.selectors.counting import DEFAULT_EXACT_COUNT_LIMIT
 from registry.services import lifecycle
-
-ESTIMATE_ABOVE = DEFAULT_EXACT_COUNT_LIMIT  # counted exactly up to this, as the API
 
 LOCAL_TZ = zoneinfo.ZoneInfo(settings.TIME_ZONE)
 MAX_PAGE_SIZE = 500
@@ -191,22 +188,9 @@ def authenticate(cursor: Any, request: HttpRequest) -> bool:
 
 
 def count_rows(cursor: Any, query: Query) -> int:
-    """Exact up to ESTIMATE_ABOVE rows, the planner's estimate beyond (as the API counts)."""
-    cursor.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM registry_initiative i WHERE {query.where} "
-        f"LIMIT {ESTIMATE_ABOVE + 1}) s",
-        query.args,
-    )
-    exact = cursor.fetchone()[0]
-    if exact <= ESTIMATE_ABOVE:
-        return exact
-    cursor.execute(
-        f"EXPLAIN (FORMAT JSON) SELECT 1 FROM registry_initiative i WHERE {query.where}",
-        query.args,
-    )
-    plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str | bytes) else plan
-    return max(exact, int(plan[0]["Plan"]["Plan Rows"]))
+    """The exact number of matches, as the API counts: over the filtered rows, no joins."""
+    cursor.execute(f"SELECT count(*) FROM registry_initiative i WHERE {query.where}", query.args)
+    return cursor.fetchone()[0]
 
 
 def page_links(request: HttpRequest, query: Query, count: int) -> tuple[str | None, str | None]:
@@ -421,6 +405,7 @@ def initiative_list(request: HttpRequest) -> HttpResponse:
     body = orjson.dumps(
         {
             "count": count,
+            "count_exact": True,
             "next": next_link,
             "previous": previous_link,
             "results": represent(rows, related, api),
@@ -594,7 +579,9 @@ def initiative_list_pg(request: HttpRequest) -> HttpResponse:
     cursor.execute(sql, _pg_params(query.args, request.build_absolute_uri("/api/v1/")))
     results = cursor.fetchone()[0]
     next_link, previous_link = page_links(request, query, count)
-    head = orjson.dumps({"count": count, "next": next_link, "previous": previous_link})
+    head = orjson.dumps(
+        {"count": count, "count_exact": True, "next": next_link, "previous": previous_link}
+    )
     body = head[:-1] + b',"results":' + results.encode() + b"}"
     return _answer(body, cursor.count)
 

@@ -332,7 +332,7 @@ def feed_cursor(moment: Any, pk: int) -> str:
     """A feed cursor positioned after (updated_at, id), in the API's format: the keyset
     position (registry.api.core.keyset), or DRF's cursor where that module is not there.
     """
-    if (ROOT / "registry" / "api" / "keyset.py").exists():
+    if (ROOT / "registry" / "api" / "core" / "keyset.py").exists():
         payload = json.dumps({"t": moment.isoformat(), "k": pk}, separators=(",", ":"))
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
     return base64.b64encode(urllib.parse.urlencode({"p": str(moment)}).encode()).decode()

@@ -9,6 +9,7 @@ import pgtrigger
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, router, transaction
 from django.db.models import F, QuerySet
@@ -17,12 +18,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from registry import permissions
+from registry.admin.changelist import ExactCountChangeList
 from registry.admin.history import TriggerHistoryMixin
 from registry.i18n.rule_messages import rule_message
 from registry.models import (
     Initiative,
 )
 from registry.permissions import Actor
+from registry.selectors.counting import ExactCountPaginator
 from registry.selectors.visibility import visible_rows
 from registry.services.errors import RefusedError
 from registry.services.lifecycle import StaleVersionError, TransitionError
@@ -289,7 +292,12 @@ class RegistryModelAdmin(
     """Base for every registry model admin."""
 
     list_per_page = 50
+    # Both counts exact ("N results (M total)"), over primary keys, in one statement.
+    paginator = ExactCountPaginator
     show_full_result_count = True
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ExactCountChangeList
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """An initiative's parts through `registry.services.parts`; other inlines (a goal's

@@ -58,7 +58,6 @@ from registry.models import (
 from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
 from registry.permissions import Actor
 from registry.selectors import reports
-from registry.selectors.counting import EstimatedCountPaginator
 from registry.services import lifecycle
 from registry.services.archive import initiative_archive, initiative_restore
 from registry.services.errors import RefusedError
@@ -465,10 +464,6 @@ class InitiativeAdmin(
         SavedViewFilter,
     )
     list_select_related = ("owner", "lead_department")
-    # A page costs the same at any portfolio size: counts are bounded (registry.selectors.counting)
-    # and the unfiltered total is not counted a second time.
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
     search_fields = ("key", "name", "owner__name", "owner__email")
     search_help_text = _("Key, name, or the owner's name or e-mail.")
     autocomplete_fields = ("owner", "lead_department", "departments", "systems", "tags")

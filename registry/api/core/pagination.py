@@ -1,7 +1,7 @@
 """Pagination: numbered pages for browsing, a cursor for feeds that tools poll.
 
-`page_size` is capped at 500; a non-numeric `page`, `page_size` or a bad `cursor` is a 400
-that names the parameter.
+`page_size` is capped at 500; a non-numeric `page`, `page_size`, a bad `cursor` or `count`
+is a 400 that names the parameter.
 """
 
 from __future__ import annotations
@@ -16,9 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.api.core.keyset import KeysetPagination
-from registry.selectors.counting import EstimatedCountPaginator
+from registry.selectors.counting import (
+    EstimatedCountPaginator,
+    ExactCountPaginator,
+    exact_count_limit,
+)
 
 MAX_PAGE_SIZE = 500
+COUNT_MODES = ("exact", "estimate")
 
 
 def _page_size(request: Request, param: str, default: int | None) -> int | None:
@@ -37,19 +42,96 @@ def _page_size(request: Request, param: str, default: int | None) -> int | None:
     return min(size, MAX_PAGE_SIZE)
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    """`count`, `next`, `previous`, `results`; `?page=` and `?page_size=` (≤ 500).
+def _count_mode(request: Request, param: str) -> str:
+    raw = request.query_params.get(param)
+    if raw is None or raw == "":
+        return COUNT_MODES[0]
+    if raw not in COUNT_MODES:
+        raise ValidationError(
+            {param: [_("Give one of: %(modes)s.") % {"modes": ", ".join(COUNT_MODES)}]},
+            code="invalid",
+        )
+    return raw
 
-    `count` is exact up to REGISTRY_EXACT_COUNT_LIMIT matches and PostgreSQL's estimate
-    beyond (registry.selectors.counting), so a page costs the same at any portfolio size.
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`count`, `count_exact`, `next`, `previous`, `results`; `?page=` and `?page_size=`
+    (≤ 500).
+
+    `count` is exact, counted over the filtered primary keys (registry.selectors.counting).
+    `?count=estimate` asks for PostgreSQL's estimate instead when more than
+    REGISTRY_EXACT_COUNT_LIMIT rows match; `count_exact` says which one the answer holds.
     """
 
-    django_paginator_class = EstimatedCountPaginator
+    django_paginator_class = ExactCountPaginator
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
+    count_query_param = "count"
 
     def get_page_size(self, request: Request) -> int | None:
         return _page_size(request, self.page_size_query_param, self.page_size)
+
+    def paginate_queryset(
+        self, queryset: QuerySet, request: Request, view: Any = None
+    ) -> list | None:
+        estimate = _count_mode(request, self.count_query_param) == "estimate"
+        self.django_paginator_class = EstimatedCountPaginator if estimate else ExactCountPaginator
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
+        paginator = self.page.paginator
+        return Response(
+            {
+                "count": paginator.count,
+                "count_exact": getattr(paginator, "count_is_exact", True),
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paged = super().get_paginated_response_schema(schema)
+        properties = paged["properties"]
+        properties["count"]["description"] = _(
+            "How many rows match the filters: exact, unless `count=estimate` was asked for "
+            "and `count_exact` is false."
+        )
+        paged["properties"] = {
+            "count": properties.pop("count"),
+            "count_exact": {
+                "type": "boolean",
+                "example": True,
+                "description": _(
+                    "True when `count` is exact (always, unless `count=estimate` was asked "
+                    "for and more rows matched than are counted exactly); false when it is "
+                    "PostgreSQL's estimate."
+                ),
+            },
+            **properties,
+        }
+        paged["required"] = ["count", "count_exact", "results"]
+        return paged
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict]:
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.count_query_param,
+                "required": False,
+                "in": "query",
+                "description": str(
+                    _(
+                        "`exact` (the default) or `estimate`: above %(limit)s matches, "
+                        "PostgreSQL's row estimate instead of counting them (cheaper on very "
+                        "large results; `count_exact` is then false)."
+                    )
+                    % {"limit": exact_count_limit()}
+                ),
+                "schema": {"type": "string", "enum": list(COUNT_MODES), "default": "exact"},
+            },
+        ]
 
     def get_page_number(self, request: Request, paginator: Any) -> Any:
         number = super().get_page_number(request, paginator)
@@ -108,7 +190,12 @@ class InitiativePagination(pagination.BasePagination):
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paged = self.pages.get_paginated_response_schema(schema)
         paged["properties"]["count"]["description"] = _(
-            "Total matches; absent in cursor mode (`updated_since` / `cursor`)."
+            "How many rows match the filters: exact, unless `count=estimate` was asked for "
+            "and `count_exact` is false. Absent in cursor mode (`updated_since` / `cursor`)."
+        )
+        paged["properties"]["count_exact"]["description"] = _(
+            "True when `count` is exact, false when it is PostgreSQL's estimate "
+            "(`count=estimate`). Absent in cursor mode."
         )
         paged["properties"]["resume"] = self.cursor.get_paginated_response_schema(schema)[
             "properties"
