@@ -28,6 +28,7 @@ from registry.api.core.feeds import (
     AlignmentTombstoneSerializer,
     feed_item_schema,
 )
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import (
     InitiativePartAccess,
     NoteAccess,
@@ -156,7 +157,7 @@ class NoteSerializer(serializers.ModelSerializer):
     goal = goal_field(allow_null=True, required=False)
     review = review_field(allow_null=True, required=False)
     author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -180,8 +181,13 @@ class NoteSerializer(serializers.ModelSerializer):
 class StageChangeSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:stagechange-detail")
     initiative = BriefInitiativeSerializer(read_only=True)
+    from_stage = NullableChoiceField(
+        choices=choices.Stage.choices,
+        read_only=True,
+        help_text=_("The stage it left; null for the stage an initiative started in."),
+    )
     by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

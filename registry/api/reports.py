@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry import choices
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
@@ -362,7 +363,7 @@ class GateGapSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     stage = serializers.ChoiceField(choices=choices.Stage.choices)
-    paused_from = serializers.CharField(allow_blank=True)
+    paused_from = NullableChoiceField(choices=choices.Stage.choices)
     source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     external_id = nullable_text()
     imported_from = serializers.CharField(help_text=_("The source that brought it in."))
