@@ -192,15 +192,20 @@ DRF_STANDARDIZED_ERRORS = {
         "406",
         "409",
         "412",
+        "413",
         "415",
         "428",
         "429",
         "500",
+        "503",
     ],
     "ERROR_SCHEMAS": {
+        "400": "registry.api.core.errors.ErrorResponse400Serializer",
         "409": "registry.api.core.errors.ErrorResponse409Serializer",
         "412": "registry.api.core.errors.ErrorResponse412Serializer",
+        "413": "registry.api.core.errors.ErrorResponse413Serializer",
         "428": "registry.api.core.errors.ErrorResponse428Serializer",
+        "503": "registry.api.core.errors.ErrorResponse503Serializer",
     },
 }
 
@@ -239,6 +244,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode500Enum": f"{_ERRORS}.ErrorCode500Enum.choices",
         "ErrorCode412Enum": "registry.api.core.errors.ErrorCode412Enum.choices",
         "ErrorCode428Enum": "registry.api.core.errors.ErrorCode428Enum.choices",
+        "ErrorCode413Enum": "registry.api.core.errors.ErrorCode413Enum.choices",
+        "ErrorCode503Enum": "registry.api.core.errors.ErrorCode503Enum.choices",
+        "RequestErrorEnum": "registry.api.core.errors.RequestErrorEnum.choices",
         "StageEnum": "registry.choices.Stage",
         "GateEnum": "registry.choices.Gate",
         "VisionStatusEnum": "registry.choices.VisionStatus",
@@ -246,7 +254,10 @@ SPECTACULAR_SETTINGS = {
         "InitiativeKindEnum": "registry.choices.Kind",
         "NoteKindEnum": "registry.choices.NoteKind",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "registry.api.core.schema.document_request_id",
+    ],
 }
 
 # Production hardening; all switchable for a deployment behind a TLS-terminating proxy.

@@ -23,11 +23,7 @@ from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices
 from registry.api.core.authentication import request_actor
-from registry.api.core.feeds import (
-    AlignmentFeedMixin,
-    AlignmentTombstoneSerializer,
-    feed_item_schema,
-)
+from registry.api.core.feeds import AlignmentFeedMixin
 from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import (
     InitiativePartAccess,
@@ -308,9 +304,6 @@ class InitiativePartViewSet(RegistryViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        responses=feed_item_schema(
-            "AlignmentFeedItem", AlignmentSerializer, AlignmentTombstoneSerializer
-        ),
         description=_(
             "With `updated_since`, pages follow a cursor ordered by (updated_at, id), and "
             "deleted alignments appear as tombstones (`deleted: true`) in the same order."

@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -606,6 +606,7 @@ def _report_schema(name: str) -> Callable:
     )
 
 
+@extend_schema_serializer(many=False)  # the `list` action answers one object, not an array
 class ReportIndexSerializer(serializers.Serializer):
     """Where each report is served."""
 
