@@ -7,6 +7,7 @@ from django.test import Client
 
 from registry import permissions
 from tests import factories
+from tests.api import conformance
 
 
 def pytest_configure(config):
@@ -23,6 +24,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "reliability" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def api_answers_conform_to_the_schema():
+    """Every answer a test receives from the API is checked against /api/schema/."""
+    with conformance.checking():
+        yield
 
 
 @pytest.fixture
