@@ -12,8 +12,8 @@ own checks — the same code `make fuzz` runs against a live server:
 
 A request to a path the schema documents with a method it does not (a DELETE on a read-only
 resource) must answer with one of the errors every operation of that path documents, in
-its documented shape. OPTIONS (DRF's metadata), HEAD (no body) and URLs outside the schema
-are not checked.
+its documented shape. OPTIONS (DRF's metadata), HEAD (no body), the browsable API (HTML a
+person asked for) and URLs outside the schema are not checked.
 
 Why schemathesis rather than openapi-core or bare jsonschema: it is already pinned for the
 fuzz run, is actively maintained, understands OpenAPI 3.0 (`nullable`, `oneOf` with
@@ -151,10 +151,16 @@ def _checked_response(response: HttpResponse, environ: dict[str, Any]) -> Checke
     )
 
 
+def _browsable(environ: dict[str, Any]) -> bool:
+    """The request asked for the browsable API: pages for people, not part of the schema."""
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    return "text/html" in str(environ.get("HTTP_ACCEPT", "")) or query.get("format") == ["api"]
+
+
 def check(response: HttpResponse, environ: dict[str, Any]) -> None:
     """Raise (failing the test) when the answer is not what the schema documents."""
     path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
-    if not path.startswith(API_PREFIX) or method in UNCHECKED_METHODS:
+    if not path.startswith(API_PREFIX) or method in UNCHECKED_METHODS or _browsable(environ):
         return
     known = operations()
     found = known.match(path)

@@ -8,9 +8,12 @@ import json
 
 import pytest
 from django.http import HttpResponse
+from django.test import Client
 from schemathesis.core.failures import FailureGroup
 
+from registry import permissions
 from tests.api import conformance
+from tests.api.support import make_user
 
 
 def answer(body: object, *, status: int = 200, content_type: str = "application/json"):
@@ -89,6 +92,17 @@ def test_paths_are_matched_to_their_most_literal_template():
     assert template == "/api/v1/initiatives/sync/{source}/{external_id}/"
     assert parameters == {"source": "jira", "external_id": "PROJ/12/a b"}
     assert operations.match("/api/v1/initiatives/AI-0001/")[0] == "/api/v1/initiatives/{key}/"
+
+
+def test_the_browsable_api_is_not_checked(db):
+    client = Client()
+    client.force_login(make_user("browser", permissions.PMO))
+    page = client.get("/api/v1/initiatives/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    # Its raw form posts JSON, the one body type the API takes.
+    assert 'value="application/json"' in page.content.decode()
+    assert "multipart/form-data" not in page.content.decode()
 
 
 def test_answers_outside_the_api_are_not_checked():
