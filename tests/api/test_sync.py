@@ -206,6 +206,14 @@ def test_a_body_that_is_not_an_object_is_a_400(jira):
     assert response.status_code == 400
 
 
+def test_a_body_that_is_no_json_is_a_400_parse_error(jira):
+    for url, method in ((BATCH, "POST"), (one_url("jira", "J-109"), "PUT")):
+        response = jira.generic(method, url, "{not json", content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["type"] == "client_error"
+        assert error_codes(response) == ["parse_error"]
+
+
 def test_form_and_multipart_bodies_are_refused_with_415(jira):
     # A form repeats no field, but DRF read a multipart field as a list ("['chatbot']"):
     # the sync endpoints, like the whole API, take JSON only.
