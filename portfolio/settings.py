@@ -170,6 +170,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # JSON only: tools send JSON, and the browsable API posts its raw JSON form. Form and
+    # multipart bodies cannot carry the nested objects and lists the resources take (DRF read
+    # a repeated form field as a list where one value was meant); they answer 415.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 # Requests per token (or per session user): `<n>/<second|minute|hour|day>`; empty disables.
 REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
@@ -193,15 +197,20 @@ DRF_STANDARDIZED_ERRORS = {
         "406",
         "409",
         "412",
+        "413",
         "415",
         "428",
         "429",
         "500",
+        "503",
     ],
     "ERROR_SCHEMAS": {
+        "400": "registry.api.core.errors.ErrorResponse400Serializer",
         "409": "registry.api.core.errors.ErrorResponse409Serializer",
         "412": "registry.api.core.errors.ErrorResponse412Serializer",
+        "413": "registry.api.core.errors.ErrorResponse413Serializer",
         "428": "registry.api.core.errors.ErrorResponse428Serializer",
+        "503": "registry.api.core.errors.ErrorResponse503Serializer",
     },
 }
 
@@ -240,6 +249,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode500Enum": f"{_ERRORS}.ErrorCode500Enum.choices",
         "ErrorCode412Enum": "registry.api.core.errors.ErrorCode412Enum.choices",
         "ErrorCode428Enum": "registry.api.core.errors.ErrorCode428Enum.choices",
+        "ErrorCode413Enum": "registry.api.core.errors.ErrorCode413Enum.choices",
+        "ErrorCode503Enum": "registry.api.core.errors.ErrorCode503Enum.choices",
+        "RequestErrorEnum": "registry.api.core.errors.RequestErrorEnum.choices",
         "StageEnum": "registry.choices.Stage",
         "GateEnum": "registry.choices.Gate",
         "VisionStatusEnum": "registry.choices.VisionStatus",
@@ -247,7 +259,10 @@ SPECTACULAR_SETTINGS = {
         "InitiativeKindEnum": "registry.choices.Kind",
         "NoteKindEnum": "registry.choices.NoteKind",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "registry.api.core.schema.document_request_id",
+    ],
 }
 
 # Production hardening; all switchable for a deployment behind a TLS-terminating proxy.

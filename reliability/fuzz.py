@@ -4,12 +4,14 @@
 it, loads the demo portfolio with one API token per role, serves it with gunicorn on
 loopback, and runs all four schemathesis phases (examples, coverage, fuzzing, stateful) with
 every check, once per role: pmo, contributor, viewer, integration and anonymous. It writes
-`reliability/results/fuzz.json` and exits non-zero on a server error or an auth failure.
+`reliability/results/fuzz.json` and exits non-zero on a server error, an auth failure or an
+answer outside the schema.
 
 Two views of each run are counted:
 - schemathesis' own report: test cases generated, failures by code (ST101 server error,
-  ST401 authentication not enforced, ST402 object-level authorization bypass, and the
-  schema-conformance findings);
+  ST401 authentication not enforced, ST402 object-level authorization bypass, ST103–ST111 an
+  answer outside the schema — status, content type, headers or body — and the request-side
+  findings ST201/ST202);
 - the server's: answers by status, read from the registry's Prometheus counters before and
   after each role (so a 5xx schemathesis might not attribute is still caught).
 """
@@ -37,6 +39,20 @@ ROLES = ("pmo", "contributor", "viewer", "integration", "anonymous")
 PHASES = "examples,coverage,fuzzing,stateful"
 SERVER_ERROR = "ST101"
 AUTH_FAILURES = ("ST401", "ST402")
+# An answer the schema does not describe: undocumented status (ST103), missing or undocumented
+# content type (ST104–ST106), missing documented header (ST107), body outside the schema
+# (ST108–ST111). None may remain.
+CONFORMANCE_FAILURES = (
+    "ST103",
+    "ST104",
+    "ST105",
+    "ST106",
+    "ST107",
+    "ST108",
+    "ST109",
+    "ST110",
+    "ST111",
+)
 # Why the conformance findings that remain are not bugs of the registry (docs/RELIABILITY.md).
 FINDING_REASONS = {
     "ST202": (
@@ -75,6 +91,10 @@ class RoleRun:
         reported = self.failures.get(SERVER_ERROR, 0)
         observed = sum(n for status, n in self.server_statuses.items() if status.startswith("5"))
         return max(reported, observed)
+
+    @property
+    def conformance_failures(self) -> int:
+        return sum(self.failures.get(code, 0) for code in CONFORMANCE_FAILURES)
 
     @property
     def auth_failures(self) -> int:
@@ -187,7 +207,7 @@ def summarise(runs: Iterable[RoleRun]) -> dict:
     findings: dict[str, dict] = {}
     for run in runs:
         for code, count in run.failures.items():
-            if code == SERVER_ERROR or code in AUTH_FAILURES:
+            if code == SERVER_ERROR or code in AUTH_FAILURES or code in CONFORMANCE_FAILURES:
                 continue
             entry = findings.setdefault(
                 code,
@@ -199,12 +219,14 @@ def summarise(runs: Iterable[RoleRun]) -> dict:
         "cases": sum(run.generated for run in runs),
         "server_errors": sum(run.server_errors for run in runs),
         "auth_failures": sum(run.auth_failures for run in runs),
+        "conformance_failures": sum(run.conformance_failures for run in runs),
         "requests": sum(sum(run.server_statuses.values()) for run in runs),
         "roles": {
             run.role: {
                 **asdict(run),
                 "server_errors": run.server_errors,
                 "auth_failures": run.auth_failures,
+                "conformance_failures": run.conformance_failures,
             }
             for run in runs
         },
@@ -321,13 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     for role, run in summary["roles"].items():
         print(
             f"{role:12} cases {run['generated']:6}  server errors {run['server_errors']}  "
-            f"auth failures {run['auth_failures']}  findings {run['failures']}"
+            f"auth failures {run['auth_failures']}  "
+            f"answers outside the schema {run['conformance_failures']}  "
+            f"findings {run['failures']}"
         )
     print(
         f"total: {summary['cases']} cases, {summary['requests']} API requests, "
-        f"{summary['server_errors']} server errors, {summary['auth_failures']} auth failures"
+        f"{summary['server_errors']} server errors, {summary['auth_failures']} auth failures, "
+        f"{summary['conformance_failures']} answers outside the schema"
     )
-    return 1 if summary["server_errors"] or summary["auth_failures"] else 0
+    failed = summary["server_errors"] or summary["auth_failures"] or summary["conformance_failures"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from django.test import Client
 
 from registry import permissions
 from tests import factories
+from tests.api import conformance
 
 
 def pytest_configure(config):
@@ -21,8 +22,18 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="slow reliability run: make reliability")
     for item in items:
+        # The marker, not the keyword: every test under tests/reliability/ has that keyword
+        # (its folder's name), and the CI-size runs there (bounded fuzz, backup drill, live
+        # gunicorn, regressions) belong to `make test`.
         if item.get_closest_marker("reliability") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def api_answers_conform_to_the_schema():
+    """Every answer a test receives from the API is checked against /api/schema/."""
+    with conformance.checking():
+        yield
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from typing import Any
 
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     extend_schema_field,
 )
@@ -80,15 +79,23 @@ class ChangeSerializer(serializers.ModelSerializer):
     def get_object_type(self, obj: Events) -> str:
         return object_type_of(obj.pgh_obj_model)
 
-    def _from_context(self, obj: Events, key: str) -> str:
-        return str((obj.pgh_context or {}).get(key) or "")
+    def _from_context(self, obj: Events, key: str) -> str | None:
+        return str((obj.pgh_context or {}).get(key) or "") or None
 
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_actor(self, obj: Events) -> str:
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text=_(
+                "The user name or token name; null for a write outside any request or "
+                "command (a raw SQL update, a shell)."
+            ),
+        )
+    )
+    def get_actor(self, obj: Events) -> str | None:
         return self._from_context(obj, "actor")
 
-    @extend_schema_field(serializers.ChoiceField(choices=choices.Channel.choices))
-    def get_channel(self, obj: Events) -> str:
+    @extend_schema_field(serializers.ChoiceField(choices=choices.Channel.choices, allow_null=True))
+    def get_channel(self, obj: Events) -> str | None:
         return self._from_context(obj, "channel")
 
 

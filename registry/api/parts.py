@@ -24,11 +24,8 @@ from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices
 from registry.api.core.authentication import request_actor
-from registry.api.core.feeds import (
-    AlignmentFeedMixin,
-    AlignmentTombstoneSerializer,
-    feed_item_schema,
-)
+from registry.api.core.feeds import AlignmentFeedMixin
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import (
     InitiativePartAccess,
     NoteAccess,
@@ -159,7 +156,7 @@ class NoteSerializer(serializers.ModelSerializer):
     goal = goal_field(allow_null=True, required=False)
     review = review_field(allow_null=True, required=False)
     author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -183,8 +180,13 @@ class NoteSerializer(serializers.ModelSerializer):
 class StageChangeSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:stagechange-detail")
     initiative = BriefInitiativeSerializer(read_only=True)
+    from_stage = NullableChoiceField(
+        choices=choices.Stage.choices,
+        read_only=True,
+        help_text=_("The stage it left; null for the stage an initiative started in."),
+    )
     by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -319,9 +321,6 @@ class InitiativePartViewSet(RegistryViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        responses=feed_item_schema(
-            "AlignmentFeedItem", AlignmentSerializer, AlignmentTombstoneSerializer
-        ),
         description=_(
             "With `updated_since`, pages follow a cursor ordered by (updated_at, id), and "
             "deleted alignments appear as tombstones (`deleted: true`) in the same order."

@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from registry import choices
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
@@ -362,7 +363,7 @@ class GateGapSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     stage = serializers.ChoiceField(choices=choices.Stage.choices)
-    paused_from = serializers.CharField(allow_blank=True)
+    paused_from = NullableChoiceField(choices=choices.Stage.choices)
     source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     external_id = nullable_text()
     imported_from = serializers.CharField(help_text=_("The source that brought it in."))
@@ -605,6 +606,7 @@ def _report_schema(name: str) -> Callable:
     )
 
 
+@extend_schema_serializer(many=False)  # the `list` action answers one object, not an array
 class ReportIndexSerializer(serializers.Serializer):
     """Where each report is served."""
 

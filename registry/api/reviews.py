@@ -35,6 +35,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.validators import UniqueTogetherValidator
 
 from registry import choices
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.idempotency import idempotent
 from registry.api.core.pagination import PageNumberPagination
 from registry.api.core.relations import TIMESTAMPS, initiative_field, review_field, vision_field
@@ -72,7 +73,7 @@ class ReviewInitiativeSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
     stage = serializers.ChoiceField(choices=choices.Stage.choices)
-    paused_from = serializers.CharField(allow_blank=True)
+    paused_from = NullableChoiceField(choices=choices.Stage.choices)
     kind = serializers.ChoiceField(choices=choices.Kind.choices)
     lead_department = serializers.CharField(
         source="lead_department.slug", default=None, allow_null=True
@@ -289,7 +290,7 @@ class ReviewDecisionSerializer(serializers.ModelSerializer):
     review = review_field()
     initiative = initiative_field()
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

@@ -25,7 +25,7 @@ from rest_framework.validators import UniqueTogetherValidator
 from registry import choices
 from registry.api.core.authentication import request_actor
 from registry.api.core.errors import Conflict
-from registry.api.core.feeds import GoalFeedMixin, GoalTombstoneSerializer, feed_item_schema
+from registry.api.core.feeds import GoalFeedMixin
 from registry.api.core.idempotency import idempotent
 from registry.api.core.relations import TIMESTAMPS, goal_field, person_field, vision_field
 from registry.api.core.viewsets import RegistryViewSet, bound
@@ -217,7 +217,6 @@ class VisionViewSet(RegistryViewSet):
 
 @extend_schema_view(
     list=extend_schema(
-        responses=feed_item_schema("GoalFeedItem", GoalSerializer, GoalTombstoneSerializer),
         description=_(
             "CX goals, live ones by default. With `updated_since`, pages follow a cursor ordered "
             "by (updated_at, id); archived goals appear with `archived_at` set, and goals "

@@ -23,7 +23,6 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_serializer,
 )
-from drf_standardized_errors.openapi_serializers import ValidationErrorEnum
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -34,7 +33,7 @@ from registry import choices
 from registry import permissions as rules
 from registry.api.core.authentication import request_actor, request_token
 from registry.api.core.concurrency import etag_for
-from registry.api.core.errors import Conflict
+from registry.api.core.errors import Conflict, RequestErrorEnum
 from registry.api.core.idempotency import idempotent
 from registry.api.core.permissions import RegistryPermission
 from registry.api.core.viewsets import actor_name
@@ -432,10 +431,11 @@ class SyncBatchErrorSerializer(serializers.Serializer):
 
 class SyncBatchRefusedSerializer(serializers.Serializer):
     """400: the standard error shape (every item's errors, `attr` = items.<index>.<field>),
-    plus the per-item results when items were checked.
+    plus the per-item results when items were checked; `client_error` for a body that is
+    no JSON.
     """
 
-    type = serializers.ChoiceField(choices=ValidationErrorEnum.choices)
+    type = serializers.ChoiceField(choices=RequestErrorEnum.choices)
     errors = SyncBatchErrorSerializer(many=True)  # type: ignore[assignment]
     items = SyncItemResultSerializer(many=True, required=False)
     counts = SyncCountsSerializer(required=False)

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -191,7 +191,19 @@ class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
             )
         return deliveries.filter(status__in=wanted) if wanted else deliveries
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=DeliveryStatus.values,
+                many=True,
+                description=_("Only deliveries in these states (repeatable)."),
+            )
+        ],
+        responses=WebhookDeliverySerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The delivery log of this subscription, newest first; `?status=` filters."""
         page = self.paginate_queryset(self.delivery_queryset(self.get_object()))

@@ -43,15 +43,17 @@ def saved_view_check(
     user = actor.user
     if not rules.can_keep_saved_views(user, actor.token):
         raise ForbiddenError(
-            _("Saved views are kept by people, not integrations."), code="forbidden"
+            _("Saved views are kept by people, not integrations."), code="permission_denied"
         )
     if view is not None and not rules.can_change_saved_view(user, view):
-        raise ForbiddenError(_("Only its owner or the PMO changes a saved view."), code="forbidden")
+        raise ForbiddenError(
+            _("Only its owner or the PMO changes a saved view."), code="permission_denied"
+        )
     was_shared = view is not None and view.shared
     if shared and not was_shared and not rules.can_share_saved_view(user):
         raise ForbiddenError(
             _("Only the PMO shares a saved view: shared views are listed for everyone."),
-            code="forbidden",
+            code="permission_denied",
             field="shared",
         )
     slug = (slug or "").strip() or slugify(name)[:60]
@@ -103,7 +105,9 @@ def saved_view_save(
 def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
     """Delete a view: its owner or the PMO."""
     if not rules.can_change_saved_view(actor.user, view):
-        raise ForbiddenError(_("Only its owner or the PMO changes a saved view."), code="forbidden")
+        raise ForbiddenError(
+            _("Only its owner or the PMO changes a saved view."), code="permission_denied"
+        )
     view.delete()
 
 

@@ -61,6 +61,14 @@ def test_feed_filters_by_object_type_initiative_channel_and_time(portfolio):
     assert pmo.get(FEED, {"since": future}).json()["results"] == []
 
 
+def test_a_change_outside_any_request_or_command_has_null_actor_and_channel(portfolio):
+    # The portfolio is written by factories: no request, no command, no context.
+    rows = portfolio.client("pmo").get(FEED, {"object_type": "initiative", "page_size": 500})
+    created = [row for row in rows.json()["results"] if row["label"] == "insert"]
+    assert created
+    assert all(row["actor"] is None and row["channel"] is None for row in created)
+
+
 def test_feed_is_cursor_paged_oldest_first(portfolio):
     pmo = portfolio.client("pmo")
     first = pmo.get(FEED, {"page_size": 3}).json()

@@ -13,6 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from registry import choices
 from registry.api.core.json_renderer import FastJSONRenderer
 from registry.api.initiatives.serializers import InitiativeSerializer
 from registry.api.initiatives.views import InitiativeViewSet
@@ -41,12 +42,18 @@ def test_fast_path_equals_drf_on_every_initiative(portfolio):  # noqa: F811
     )
     odd.archived_at = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
     odd.save()
+    paused = factories.InitiativeFactory(
+        name="Paused pilot", stage=choices.Stage.PAUSED, paused_from=choices.Stage.PILOT
+    )
     queryset = InitiativeViewSet.annotated(Initiative.objects.all()).order_by("key")
     fast, slow = _both(queryset, _request())
     assert len(fast) == Initiative.objects.count() > 10
     for fast_item, slow_item in zip(fast, slow, strict=True):
         assert list(fast_item) == list(slow_item)  # same keys, same order
         assert fast_item == slow_item, fast_item["key"]
+        # A stage or null, never "" (not a member of the schema's StageEnum).
+        expected = "pilot" if fast_item["key"] == paused.key else None
+        assert fast_item["paused_from"] == expected, fast_item["key"]
 
 
 def test_fast_path_follows_the_current_time_zone(portfolio):  # noqa: F811

@@ -130,3 +130,73 @@ def test_docs_are_served_without_a_cdn(db):
     assert all(not source.startswith(("http://", "https://", "//")) for source in sources)
     bundle = next(s for s in sources if s.endswith("swagger-ui-bundle.js"))
     assert client.get(bundle).status_code == 200
+
+
+def _ref(schema: dict, obj: dict) -> dict:
+    return schema["components"]["schemas"][obj["$ref"].rsplit("/", 1)[1]]
+
+
+def test_request_bodies_are_json_only(schema):
+    bodies = [
+        (path, method, set(operation["requestBody"]["content"]))
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert bodies
+    assert all(types == {"application/json"} for _path, _method, types in bodies), bodies
+
+
+def test_a_list_page_and_a_feed_page_are_two_shapes(schema):
+    listing = schema["paths"]["/api/v1/initiatives/"]["get"]["responses"]["200"]
+    pages = listing["content"]["application/json"]["schema"]["oneOf"]
+    numbered, feed = (_ref(schema, page) for page in pages)
+    assert {"count", "results"} <= set(numbered["required"])
+    assert "resume" not in numbered["properties"]
+    assert numbered["properties"]["results"]["items"] == {"$ref": "#/components/schemas/Initiative"}
+    assert "resume" in feed["required"]
+    assert "count" not in feed["properties"]
+    item = _ref(schema, feed["properties"]["results"]["items"])
+    assert [entry["$ref"].rsplit("/", 1)[1] for entry in item["oneOf"]] == [
+        "Initiative",
+        "InitiativeTombstone",
+    ]
+    # An initiative's history is numbered pages; the change feed is a keyset feed.
+    history = schema["paths"]["/api/v1/initiatives/{key}/history/"]["get"]["responses"]["200"]
+    changes = schema["paths"]["/api/v1/changes/"]["get"]["responses"]["200"]
+    assert (
+        "resume" not in _ref(schema, history["content"]["application/json"]["schema"])["properties"]
+    )
+    assert "resume" in _ref(schema, changes["content"]["application/json"]["schema"])["required"]
+
+
+def test_absent_values_are_nullable_not_blank(schema):
+    initiative = schema["components"]["schemas"]["Initiative"]["properties"]
+    for name in ("paused_from", "created_by", "updated_by", "owner", "archived_at"):
+        assert initiative[name].get("nullable") or "NullEnum" in str(initiative[name]), name
+    stage_change = schema["components"]["schemas"]["StageChange"]["properties"]
+    assert "NullEnum" in str(stage_change["from_stage"])
+    change = schema["components"]["schemas"]["Change"]["properties"]
+    assert change["actor"]["nullable"]
+    assert "NullEnum" in str(change["channel"])
+
+
+def test_error_answers_are_documented_where_they_happen(schema):
+    paths = schema["paths"]
+    create = paths["/api/v1/initiatives/"]["post"]["responses"]
+    assert {"400", "413", "415", "503"} <= set(create)
+    error = _ref(schema, create["400"]["content"]["application/json"]["schema"])
+    item = _ref(schema, error["properties"]["errors"]["items"])
+    assert item["properties"]["code"]["type"] == "string"  # an open set: constraint names
+    assert item["properties"]["attr"]["nullable"]
+    # A read without parameters parses nothing: no 400, 413 or 415.
+    read = paths["/api/v1/initiatives/{key}/"]["get"]["responses"]
+    assert not {"400", "413", "415"} & set(read)
+    assert "400" in paths["/api/v1/initiatives/"]["get"]["responses"]  # filters
+
+
+def test_the_reports_root_is_one_object(schema):
+    root = schema["paths"]["/api/v1/reports/"]["get"]["responses"]["200"]
+    index = _ref(schema, root["content"]["application/json"]["schema"])
+    assert index["type"] == "object"
+    assert "portfolio" in index["properties"]

@@ -244,6 +244,29 @@ def test_a_body_that_is_not_an_object_is_a_400(jira):
     assert response.status_code == 400
 
 
+def test_a_body_that_is_no_json_is_a_400_parse_error(jira):
+    for url, method in ((BATCH, "POST"), (one_url("jira", "J-109"), "PUT")):
+        response = jira.generic(method, url, "{not json", content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["type"] == "client_error"
+        assert error_codes(response) == ["parse_error"]
+
+
+def test_form_and_multipart_bodies_are_refused_with_415(jira):
+    # A form repeats no field, but DRF read a multipart field as a list ("['chatbot']"):
+    # the sync endpoints, like the whole API, take JSON only.
+    url = one_url("jira", "J-108")
+    multipart = jira.put(url, {"name": "Bot", "kind": "chatbot"}, format="multipart")
+    form = jira.generic(
+        "PUT", url, "name=Bot&kind=chatbot", content_type="application/x-www-form-urlencoded"
+    )
+    batch = jira.post(BATCH, {"source": "jira", "items": "[]"}, format="multipart")
+    for response in (multipart, form, batch):
+        assert response.status_code == 415
+        assert error_codes(response) == ["unsupported_media_type"]
+    assert not Initiative.objects.filter(source="jira", external_id="J-108").exists()
+
+
 @pytest.mark.parametrize(
     ("role", "source", "expected"),
     [

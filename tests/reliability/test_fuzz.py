@@ -4,7 +4,9 @@ every role, from the registry's own OpenAPI schema. `make fuzz` is the full run.
 The server is a real gunicorn (production settings: DEBUG off) serving the test database,
 which holds the demo portfolio. Asserted: no 5xx at all (schemathesis' ST101 and the
 server's own counters), no authentication or object-level authorization bypass (ST401,
-ST402), every anonymous call refused with 401.
+ST402), every anonymous call refused with 401, and every answer inside the schema: its
+status, content type, documented headers and body (ST103–ST111, schemathesis' response
+conformance checks).
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def test_schemathesis_finds_no_server_error_and_no_auth_bypass(live_registry, tm
     )
     print(  # the figures docs/RELIABILITY.md quotes (pytest -s)
         f"\nfuzz: {summary['cases']} cases, {summary['requests']} API requests, "
-        f"{summary['server_errors']} server errors, {summary['auth_failures']} auth failures"
+        f"{summary['server_errors']} server errors, {summary['auth_failures']} auth failures, "
+        f"{summary['conformance_failures']} answers outside the schema"
     )
     roles = summary["roles"]
     assert set(roles) == set(ROLES)
@@ -74,7 +77,9 @@ def test_schemathesis_finds_no_server_error_and_no_auth_bypass(live_registry, tm
         assert run["failures"].get("ST101", 0) == 0, (role, run["failure_operations"])
         assert run["server_errors"] == 0, (role, run["server_statuses"])
         assert run["auth_failures"] == 0, (role, run["failures"], run["server_statuses"])
+        assert run["conformance_failures"] == 0, (role, run["failures"], run["failure_operations"])
     # 401 from every route; 404 only for URLs that match no route at all.
     assert set(roles["anonymous"]["server_statuses"]) <= {"401", "404", "413"}
     assert summary["server_errors"] == 0
     assert summary["auth_failures"] == 0
+    assert summary["conformance_failures"] == 0

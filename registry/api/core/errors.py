@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import exceptions, serializers, status
 from rest_framework.settings import api_settings
 
@@ -235,3 +235,70 @@ class Error428Serializer(serializers.Serializer):
 class ErrorResponse428Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
     errors = Error428Serializer(many=True)  # type: ignore[assignment]
+
+
+class RequestErrorEnum(TextChoices):
+    """`type` of a 400: invalid input, or a body that could not be read."""
+
+    VALIDATION_ERROR = "validation_error"
+    CLIENT_ERROR = "client_error"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """One error. Codes are an open set (a database rule answers with its constraint's
+    name), so they are documented as text, not as an enum a client would have to know.
+    """
+
+    code = serializers.CharField()
+    detail = serializers.CharField(help_text=gettext_lazy("A message for people."))
+    attr = serializers.CharField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "The field or query parameter the error is about (items.3.name for nested "
+            "ones), or null for the request as a whole."
+        ),
+    )
+
+
+class ErrorResponse400Serializer(serializers.Serializer):
+    """400: an invalid body or query parameter (`validation_error`, one error per field and
+    problem; `non_field_errors` for a rule across fields), or a body that is no JSON
+    (`client_error`, code `parse_error`).
+    """
+
+    type = serializers.ChoiceField(choices=RequestErrorEnum.choices)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]
+
+
+class ErrorCode413Enum(TextChoices):
+    REQUEST_TOO_LARGE = "request_too_large"
+
+
+class Error413Serializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ErrorCode413Enum.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse413Serializer(serializers.Serializer):
+    """The body is larger than REGISTRY_MAX_REQUEST_BYTES."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error413Serializer(many=True)  # type: ignore[assignment]
+
+
+class ErrorCode503Enum(TextChoices):
+    DATABASE_UNAVAILABLE = "database_unavailable"
+
+
+class Error503Serializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ErrorCode503Enum.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse503Serializer(serializers.Serializer):
+    """The database is unreachable for a moment; retry after `Retry-After` seconds."""
+
+    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
+    errors = Error503Serializer(many=True)  # type: ignore[assignment]

@@ -31,7 +31,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,16 +108,6 @@ class AlignmentTombstoneSerializer(TombstoneSerializer):
     )
     goal = serializers.CharField(
         source="goal_code", allow_null=True, help_text=_("The goal's code.")
-    )
-
-
-def feed_item_schema(name: str, row: type[serializers.Serializer], tombstone: Any) -> Any:
-    """A feed item: the row, or (in the `updated_since` feed) a tombstone."""
-    return PolymorphicProxySerializer(
-        component_name=name,
-        serializers=[row, tombstone],
-        resource_type_field_name=None,
-        many=True,
     )
 
 

@@ -97,3 +97,17 @@ class NaturalKeyRelatedField(serializers.RelatedField):
         if cutoff is not None:
             queryset = queryset[:cutoff]
         return {getattr(obj, self.natural_key): str(obj) for obj in queryset}
+
+
+class NullableChoiceField(serializers.ChoiceField):
+    """A choice the model stores as "" for none (a paused initiative's `paused_from`, the
+    first stage change's `from_stage`), answered as null: "" is no member of the enum the
+    schema names, and a typed client refuses it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)

@@ -188,20 +188,9 @@ class InitiativePagination(pagination.BasePagination):
         return self.active.to_html()
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
-        paged = self.pages.get_paginated_response_schema(schema)
-        paged["properties"]["count"]["description"] = _(
-            "How many rows match the filters: exact, unless `count=estimate` was asked for "
-            "and `count_exact` is false. Absent in cursor mode (`updated_since` / `cursor`)."
-        )
-        paged["properties"]["count_exact"]["description"] = _(
-            "True when `count` is exact, false when it is PostgreSQL's estimate "
-            "(`count=estimate`). Absent in cursor mode."
-        )
-        paged["properties"]["resume"] = self.cursor.get_paginated_response_schema(schema)[
-            "properties"
-        ]["resume"]
-        paged["required"] = ["results"]
-        return paged
+        # The numbered page; registry.api.core.schema adds the feed page beside it (oneOf),
+        # whose results may hold tombstones.
+        return self.pages.get_paginated_response_schema(schema)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict]:
         return [

@@ -377,7 +377,7 @@ def initiative_representation(serializer: Any, obj: Any) -> dict[str, Any] | Non
         "source": obj.source,
         "external_id": _blank(obj.external_id),
         "external_url": obj.external_url,
-        "paused_from": obj.paused_from,
+        "paused_from": obj.paused_from or None,
         "next_stages": _next_stages(obj),
         "alignment_level": obj.alignment_level,
         "primary_goal": primary_goal,

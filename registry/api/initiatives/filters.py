@@ -20,7 +20,7 @@ class InitiativeListFilterSet(InitiativeFilterSet):
     """
 
     view = filters.CharFilter(
-        method="filter_passthrough",
+        method="filter_view",
         help_text=_(
             "A saved view (id, or slug: your own first, else a shared one) whose filters "
             "apply; explicit parameters override the view's."
@@ -42,3 +42,6 @@ class InitiativeListFilterSet(InitiativeFilterSet):
                 raise ValidationError({error.field: [error.message]}, code=error.code) from None
             data = merged_filters(view, data)
         super().__init__(data, queryset, request=request, prefix=prefix)
+
+    def filter_view(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # applied in __init__, as the filters it names

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import choices
+from registry.api.core.fields import NullableChoiceField
 from registry.api.core.relations import (
     BriefGoalSerializer,
     BriefPersonSerializer,
@@ -107,6 +108,11 @@ class InitiativeSerializer(serializers.ModelSerializer):
     customer_segments = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False
     )
+    paused_from = NullableChoiceField(
+        choices=choices.Stage.choices,
+        read_only=True,
+        help_text=_("The stage a paused initiative returns to; null unless paused."),
+    )
     next_stages = serializers.SerializerMethodField()
     alignment_level = serializers.ChoiceField(
         choices=choices.AlignmentLevel.choices,
@@ -120,11 +126,12 @@ class InitiativeSerializer(serializers.ModelSerializer):
     is_silo = serializers.BooleanField(
         read_only=True, help_text=_("Team and departments span a single department.")
     )
+    # Null for rows no login wrote (sync by token, import, commands) or whose user is gone.
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     updated_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

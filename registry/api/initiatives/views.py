@@ -21,11 +21,7 @@ from rest_framework.serializers import BaseSerializer
 from registry import choices
 from registry.api.changes import ChangeSerializer
 from registry.api.core.authentication import request_actor
-from registry.api.core.feeds import (
-    InitiativeFeedMixin,
-    InitiativeTombstoneSerializer,
-    feed_item_schema,
-)
+from registry.api.core.feeds import InitiativeFeedMixin
 from registry.api.core.idempotency import idempotent
 from registry.api.core.json_renderer import FastJSONRenderer
 from registry.api.core.pagination import InitiativePagination, PageNumberPagination
@@ -90,11 +86,9 @@ def initiative_rows() -> InitiativeQuerySet:
             "deleted in the admin as tombstones (`deleted: true`)."
         ),
         responses={
-            (200, "application/json"): feed_item_schema(
-                "InitiativeFeedItem",
-                InitiativeSerializer,
-                InitiativeTombstoneSerializer,
-            ),
+            # Numbered pages of initiatives, or (with updated_since) feed pages whose rows
+            # may be tombstones: registry.api.core.schema documents both.
+            (200, "application/json"): InitiativeSerializer,
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR,
                 description=_("One row per initiative; lists joined with '; '."),
