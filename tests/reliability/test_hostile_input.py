@@ -75,3 +75,33 @@ def test_the_change_feed_still_refuses_a_numeric_key(portfolio):
     cursor = cursor_of({"t": "2026-01-01T00:00:00+00:00", "k": 5})
     response = portfolio.client("pmo").get(f"{API}changes/", {"cursor": cursor})
     assert_error_shape(response)
+
+
+# --- ordering -------------------------------------------------------------------------------------
+
+ORDERED_LISTS = [
+    "initiatives/",
+    "goals/",
+    "alignments/",
+    "visions/",
+    "measurements/",
+    "departments/",
+    "people/",
+    "reviews/",
+]
+
+
+@pytest.mark.parametrize("path", ORDERED_LISTS)
+@pytest.mark.parametrize("value", ["key,", ",", ",,", " , ", "-", "name,,name", "--name"])
+def test_an_ordering_with_an_empty_or_malformed_term_is_400(portfolio, path, value):
+    """`?ordering=key,` and `?ordering=,` reached order_by(""): a 500 (FieldError)."""
+    response = portfolio.client("pmo").get(API + path, {"ordering": value})
+    body = assert_error_shape(response)
+    assert body["errors"][0]["attr"] == "ordering"
+
+
+def test_a_valid_ordering_still_orders(portfolio):
+    response = portfolio.client("pmo").get(f"{API}initiatives/", {"ordering": "-name,key"})
+    assert response.status_code == 200
+    names = [row["name"] for row in response.json()["results"]]
+    assert names == sorted(names, reverse=True)
