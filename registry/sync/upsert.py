@@ -607,6 +607,16 @@ def parse_owner(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
         )
 
 
+def _clean_impact(value: Any) -> Decimal | None:
+    """An alignment's expected impact by the model field's rules (finite, 14 digits, 4 of
+    them decimals); empty is none. Anything else raises ValidationError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(_("A number is required."), code="invalid")
+    return Alignment._meta.get_field("expected_impact").clean(value, None)
+
+
 def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
     errors = plan.result.errors
     if not isinstance(value, list):
@@ -645,12 +655,15 @@ def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
                 )
             )
             continue
-        impact = entry.get("expected_impact")
         try:
-            impact = None if impact in (None, "") else Decimal(str(impact))
-        except ArithmeticError:
-            errors.append(
-                ItemError(f"{attr}.expected_impact", "invalid", _("A number is required."))
+            impact = _clean_impact(entry.get("expected_impact"))
+        except ValidationError as error:
+            # Non-finite (NaN, sNaN, Infinity) and out-of-range values are this item's error,
+            # named by field, as the model's own field defines them: not a database error
+            # that fails the whole batch.
+            errors.extend(
+                ItemError(f"{attr}.expected_impact", each.code or "invalid", each.messages[0])
+                for each in error.error_list
             )
             continue
         parsed.append(

@@ -9,7 +9,9 @@ import json
 
 import pytest
 
+from registry.models import Alignment, Initiative
 from tests.api.support import API, make_portfolio
+from tests.api.test_access import db_state
 
 
 @pytest.fixture
@@ -105,3 +107,97 @@ def test_a_valid_ordering_still_orders(portfolio):
     assert response.status_code == 200
     names = [row["name"] for row in response.json()["results"]]
     assert names == sorted(names, reverse=True)
+
+
+# --- decimals in a sync batch -----------------------------------------------------------------
+
+HOSTILE_DECIMALS = ["sNaN", "NaN", "-Infinity", "Infinity", "inf", "1e20", "1e-20", "12345678901"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_DECIMALS)
+def test_a_non_finite_or_out_of_range_impact_refuses_only_its_item(portfolio, value):
+    """`sNaN`, `Infinity` or `1e20` failed a non-atomic batch whole, naming no field."""
+    items = [
+        {"external_id": "H-1", "name": "Good one", "kind": "chatbot"},
+        {
+            "external_id": "H-2",
+            "name": "Bad impact",
+            "kind": "chatbot",
+            "alignments": [{"goal": "G-NPS", "strength": 3, "expected_impact": value}],
+        },
+        {
+            "external_id": "H-3",
+            "name": "Good impact",
+            "kind": "chatbot",
+            "alignments": [{"goal": "G-NPS", "strength": 3, "expected_impact": "2.5"}],
+        },
+    ]
+    response = portfolio.client("integration").post(
+        f"{API}initiatives/sync/", {"source": "jira", "items": items, "atomic": False}
+    )
+    assert response.status_code == 200, response.content[:400]
+    body = response.json()
+    assert [item["result"] for item in body["items"]] == ["created", "error", "created"]
+    assert body["items"][1]["errors"][0]["attr"] == "alignments.0.expected_impact"
+    written = set(Initiative.objects.filter(source="jira").values_list("external_id", flat=True))
+    assert {"H-1", "H-3"} <= written
+    assert "H-2" not in written
+    impact = Alignment.objects.get(initiative__external_id="H-3").expected_impact
+    assert str(impact) == "2.5000"
+
+
+@pytest.mark.parametrize("value", HOSTILE_DECIMALS)
+def test_a_hostile_impact_in_an_atomic_batch_names_its_field(portfolio, value):
+    before = db_state()
+    items = [
+        {
+            "external_id": "H-2",
+            "name": "Bad impact",
+            "kind": "chatbot",
+            "alignments": [{"goal": "G-NPS", "expected_impact": value}],
+        }
+    ]
+    response = portfolio.client("integration").post(
+        f"{API}initiatives/sync/", {"source": "jira", "items": items}
+    )
+    body = assert_error_shape(response)
+    assert body["errors"][0]["attr"] == "items.0.alignments.0.expected_impact"
+    assert db_state() == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("budget_planned", "sNaN"),
+        ("budget_planned", "Infinity"),
+        ("budget_planned", "1e20"),
+        ("budget_spent", "-Infinity"),
+    ],
+)
+def test_a_hostile_budget_in_a_sync_item_names_its_field(portfolio, field, value):
+    items = [
+        {"external_id": "H-1", "name": "Good one", "kind": "chatbot"},
+        {"external_id": "H-2", "name": "Bad budget", "kind": "chatbot", field: value},
+    ]
+    response = portfolio.client("integration").post(
+        f"{API}initiatives/sync/", {"source": "jira", "items": items, "atomic": False}
+    )
+    assert response.status_code == 200, response.content[:400]
+    results = response.json()["items"]
+    assert [item["result"] for item in results] == ["created", "error"]
+    assert results[1]["errors"][0]["attr"] == field
+
+
+@pytest.mark.parametrize("value", ["sNaN", "Infinity", "1e20"])
+def test_a_hostile_impact_through_the_alignment_api_is_400(portfolio, value):
+    response = portfolio.client("pmo").post(
+        f"{API}alignments/",
+        {
+            "initiative": portfolio.key("legacy"),
+            "goal": "G-AHT",
+            "strength": 2,
+            "expected_impact": value,
+        },
+    )
+    body = assert_error_shape(response)
+    assert body["errors"][0]["attr"] == "expected_impact"
