@@ -169,6 +169,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # DRF's parsers, with JSON bounded in depth (registry/api/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests per token (or per session user): `<n>/<second|minute|hour|day>`; empty disables.

@@ -201,3 +201,40 @@ def test_a_hostile_impact_through_the_alignment_api_is_400(portfolio, value):
     )
     body = assert_error_shape(response)
     assert body["errors"][0]["attr"] == "expected_impact"
+
+
+# --- deeply nested JSON -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize(
+    "path", ["initiatives/", "initiatives/sync/", "alignments/", "saved-views/", "webhooks/"]
+)
+def test_deeply_nested_json_is_400(portfolio, path, depth):
+    """A 2 KB body nested 1,000 levels deep was a RecursionError (500)."""
+    raw = b"[" * depth + b"]" * depth
+    response = portfolio.client("pmo").generic(
+        "POST", API + path, raw, content_type="application/json"
+    )
+    body = assert_error_shape(response)
+    assert body["errors"][0]["code"] == "parse_error"
+
+
+def test_nesting_a_real_body_needs_stays_accepted(portfolio):
+    """Saved views keep filters as JSON: a few levels are normal."""
+    response = portfolio.client("integration").post(
+        f"{API}initiatives/sync/",
+        {
+            "source": "jira",
+            "items": [
+                {
+                    "external_id": "N-1",
+                    "name": "Nested",
+                    "kind": "chatbot",
+                    "owner": {"email": "carol@example.com", "name": "Carol"},
+                    "alignments": [{"goal": "G-NPS", "strength": "strong"}],
+                }
+            ],
+        },
+    )
+    assert response.status_code == 200, response.content[:300]
