@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "axes",
     "registry",
 ]
 
@@ -71,8 +72,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "registry.middleware.security.LoginRateLimitMiddleware",
     "registry.middleware.history.HistoryContextMiddleware",
+    # Last: turns a login that django-axes refused into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio.urls"
@@ -283,6 +285,25 @@ REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int(
     "REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30
 )
 REGISTRY_LOGIN_LOCKOUT_SECONDS = env.int("REGISTRY_LOGIN_LOCKOUT_SECONDS", default=900)
+# django-axes counts them (registry/middleware/logins.py): its backend refuses a locked-out
+# login before any password is checked. The callables read the three settings above when
+# called, so they can change without a restart of axes' own configuration.
+AUTHENTICATION_BACKENDS = [
+    "registry.middleware.logins.LoginAttemptBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "registry.middleware.logins.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "registry.middleware.logins.login_username"
+AXES_CLIENT_IP_CALLABLE = "registry.middleware.logins.client_address"
+AXES_FAILURE_LIMIT = "registry.middleware.logins.failure_limit"
+AXES_COOLOFF_TIME = "registry.middleware.logins.lockout_window"
+AXES_LOCKOUT_CALLABLE = "registry.middleware.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# No start-up banner in every command's output; failures and lockouts are still logged.
+AXES_VERBOSE = False
+# Passwords never reach the attempt log (axes' default list, named here to be sure).
+AXES_SENSITIVE_PARAMETERS = ["password"]
 # Largest request body (bytes) before 413; fits a sync batch of 5,000 full items. 0 = no limit.
 REGISTRY_MAX_REQUEST_BYTES = env.int("REGISTRY_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REGISTRY_MAX_REQUEST_BYTES or None
