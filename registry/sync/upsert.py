@@ -502,6 +502,17 @@ def plan_items(
     return plans
 
 
+def _trimmed(value: Any) -> Any:
+    """Text as the API's serializers and the admin's forms take it: without leading and
+    trailing white space. Sync kept it, so a name starting with a tab or a carriage return
+    before `=` reached exports as a formula the escaping did not see."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [item.strip() if isinstance(item, str) else item for item in value]
+    return value
+
+
 def _clean_field(name: str, value: Any) -> Any:
     model_field = Initiative._meta.get_field(name)
     if value is None and not model_field.null:
@@ -509,7 +520,7 @@ def _clean_field(name: str, value: Any) -> Any:
             return ""
         if model_field.get_internal_type() == "ArrayField":
             return []
-    return model_field.clean(value, None)
+    return model_field.clean(_trimmed(value), None)
 
 
 def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> None:
@@ -576,7 +587,7 @@ def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> Non
             )
         else:
             plan.stage = stage
-    plan.note = str(item.get("note") or "")
+    plan.note = str(item.get("note") or "").strip()
 
 
 def parse_owner(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
@@ -671,7 +682,7 @@ def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
                 goal_id=goal_id,
                 strength=strength,
                 is_primary=bool(entry.get("is_primary", False)),
-                rationale=str(entry.get("rationale") or ""),
+                rationale=str(entry.get("rationale") or "").strip(),
                 expected_impact=impact,
             )
         )
