@@ -35,8 +35,11 @@ $(DOTENV):
 	@printf '%s\n' \
 	  '# Local development settings (git-ignored), written by make because there was no .env.' \
 	  '# The environment overrides them; .env.example lists every setting.' \
-	  'DJANGO_DEBUG=true' > $@
-	@echo "Wrote $@ for local development (DJANGO_DEBUG=true)."
+	  'DJANGO_DEBUG=true' \
+	  '# The local webhook receiver (docs/OPERATIONS.md): plain http to this machine.' \
+	  'WEBHOOK_ALLOW_HTTP=true' \
+	  'WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32,::1/128' > $@
+	@echo "Wrote $@ for local development (DJANGO_DEBUG=true, webhooks to this machine)."
 
 setup: $(STAMP) | $(DOTENV)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -350,6 +351,17 @@ WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
     raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_TIMEOUT_SECONDS.")
+# Where webhooks may go (registry/services/webhooks.py): https only unless
+# WEBHOOK_ALLOW_HTTP, and only to public addresses unless WEBHOOK_ALLOWED_NETWORKS lists the
+# address (comma-separated addresses or networks, e.g. 127.0.0.1/32,::1 for a local receiver,
+# 10.20.0.0/16 for an internal one). Checked on subscribing and again on every delivery.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+try:
+    for _network in WEBHOOK_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network.strip(), strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_error}") from None
 # Finished deliveries and fanned-out events are deleted after this many days.
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 # Seconds an idle worker waits before polling the outbox again; deliveries claimed per pass.
