@@ -172,11 +172,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's parsers, with JSON bounded in depth (registry/api/core/parsers.py).
+    # DRF's parsers, bounded (registry/api/core/parsers.py): JSON depth, Django's field limits.
     "DEFAULT_PARSER_CLASSES": [
         "registry.api.core.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "registry.api.core.parsers.FormParser",
+        "registry.api.core.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -238,3 +238,45 @@ def test_nesting_a_real_body_needs_stays_accepted(portfolio):
         },
     )
     assert response.status_code == 200, response.content[:300]
+
+
+# --- found by reliability/hostile.py ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["initiatives/", "initiatives/sync/", "tags/", "webhooks/"])
+def test_a_form_body_of_10000_fields_is_400(portfolio, path):
+    """Django's DATA_UPLOAD_MAX_NUMBER_FIELDS raised TooManyFieldsSent: a 500 through DRF."""
+    body = "&".join(f"p{n}=1" for n in range(10_000))
+    response = portfolio.client("pmo").generic(
+        "POST", API + path, body, content_type="application/x-www-form-urlencoded"
+    )
+    assert_error_shape(response)
+
+
+def test_10000_query_parameters_are_400(portfolio):
+    query = "&".join(f"p{n}=1" for n in range(10_000))
+    response = portfolio.client("pmo").get(f"{API}initiatives/?{query}")
+    assert_error_shape(response)
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "x\\udc00y", "\\ud83e"])
+def test_an_unpaired_surrogate_in_json_is_400(portfolio, escape):
+    """`"\\ud800"` decoded to a string no database text holds: the write was a 500."""
+    before = db_state()
+    raw = ('{"name": "Bot", "kind": "chatbot", "summary": "' + escape + '"}').encode()
+    for method, path in (("PUT", "initiatives/sync/jira/S-1/"), ("POST", "initiatives/")):
+        response = portfolio.client("pmo").generic(
+            method, API + path, raw, content_type="application/json"
+        )
+        body = assert_error_shape(response)
+        assert body["errors"][0]["code"] == "parse_error"
+    assert db_state() == before
+
+
+def test_a_paired_surrogate_escape_is_an_ordinary_character(portfolio):
+    raw = b'{"name": "Bot \\ud83e\\udd16", "kind": "chatbot"}'
+    response = portfolio.client("pmo").generic(
+        "POST", f"{API}initiatives/", raw, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["name"] == "Bot \U0001f916"

@@ -15,9 +15,11 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -25,6 +27,7 @@ from rest_framework.exceptions import ParseError
 # Ample for every body the API takes (a sync batch is 5 deep), tight enough that no parser
 # or serializer recursion comes near the interpreter's limit.
 MAX_JSON_DEPTH = 32
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def nesting_depth_exceeds(value: Any, limit: int) -> bool:
@@ -59,8 +62,8 @@ def _refuse_constant(name: str) -> None:
 
 
 def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Strict JSON: no NaN/Infinity, no number that overflows, at most `max_depth` deep.
-    Raises ValueError (RecursionError included) on anything else."""
+    """Strict JSON: no NaN/Infinity, no number that overflows, at most `max_depth` deep, no
+    lone surrogate. Raises ValueError (RecursionError included) on anything else."""
     try:
         data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
@@ -69,7 +72,39 @@ def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise ValueError(
             _("The JSON is nested deeper than %(limit)d levels.") % {"limit": max_depth}
         )
+    # `"\ud800"` decodes to a lone surrogate, which no database text holds (the write failed
+    # with a 500). Only an escape can make one: decoded UTF-8 never holds surrogates.
+    if SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(_("The JSON holds an unpaired surrogate escape.")) from None
     return data
+
+
+def _refuse_suspicious(parse: Any) -> Any:
+    """Django's own limits (DATA_UPLOAD_MAX_NUMBER_FIELDS: 10,000 form fields, too many
+    files) raise SuspiciousOperation, which DRF answered with a 500: a 400 here."""
+
+    def parse_bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return parse(self, *args, **kwargs)
+        except SuspiciousOperation as exc:
+            raise ParseError(str(exc)) from None
+
+    return parse_bounded
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser; Django's field limit is a 400."""
+
+    parse = _refuse_suspicious(parsers.FormParser.parse)
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser; Django's field and file limits are a 400."""
+
+    parse = _refuse_suspicious(parsers.MultiPartParser.parse)
 
 
 class JSONParser(parsers.JSONParser):
