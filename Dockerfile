@@ -8,13 +8,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY portfolio ./portfolio
 COPY registry ./registry
 COPY fixtures ./fixtures
 COPY manage.py ./
+# The versions every test ran against: constraints.txt pins them, as `make` installs them.
 # The German catalogue is compiled here (the .mo is not committed), in pure Python.
-RUN pip install . \
+RUN pip install -c constraints.txt . \
     && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \
        python manage.py collectstatic --no-input \
     && DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build \

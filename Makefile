@@ -35,8 +35,11 @@ $(DOTENV):
 	@printf '%s\n' \
 	  '# Local development settings (git-ignored), written by make because there was no .env.' \
 	  '# The environment overrides them; .env.example lists every setting.' \
-	  'DJANGO_DEBUG=true' > $@
-	@echo "Wrote $@ for local development (DJANGO_DEBUG=true)."
+	  'DJANGO_DEBUG=true' \
+	  '# The local webhook receiver (docs/OPERATIONS.md): plain http to this machine.' \
+	  'WEBHOOK_ALLOW_HTTP=true' \
+	  'WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32,::1/128' > $@
+	@echo "Wrote $@ for local development (DJANGO_DEBUG=true, webhooks to this machine)."
 
 setup: $(STAMP) | $(DOTENV)
 
@@ -84,17 +87,22 @@ bench: setup
 # --- reliability and security (docs/RELIABILITY.md) ---
 # Everything that stops a database or kills a server does it to a PostgreSQL and a gunicorn
 # it starts itself; results land in reliability/results/.
-.PHONY: fuzz reliability audit backup restore constraints
+.PHONY: fuzz hostile reliability audit backup restore constraints
 
 # Schemathesis, all phases, every role, against gunicorn on loopback. FUZZ_ARGS="--max-examples 20"
 fuzz: setup
 	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
+
+# Hostile input beyond the schema: every query parameter and the sync body, two roles.
+hostile: setup
+	$(BIN)/python -m reliability.hostile $(HOSTILE_ARGS)
 
 # The slow runs (1,000 read-modify-writes, database outage, SIGKILL mid-sync, concurrent
 # syncs), then the full fuzz and the audit.
 reliability: setup
 	$(BIN)/pytest -p no:cacheprovider -m reliability --timeout 1800 tests/reliability/test_faults.py
 	$(BIN)/python -m reliability.fuzz $(FUZZ_ARGS)
+	$(BIN)/python -m reliability.hostile
 	$(MAKE) audit
 
 audit: setup

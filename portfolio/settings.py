@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "axes",
     "registry",
 ]
 
@@ -71,8 +73,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "registry.middleware.security.LoginRateLimitMiddleware",
     "registry.middleware.history.HistoryContextMiddleware",
+    # Last: turns a login that django-axes refused into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portfolio.urls"
@@ -168,6 +171,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # DRF's parsers, bounded (registry/api/core/parsers.py): JSON depth, Django's field limits.
+    "DEFAULT_PARSER_CLASSES": [
+        "registry.api.core.parsers.JSONParser",
+        "registry.api.core.parsers.FormParser",
+        "registry.api.core.parsers.MultiPartParser",
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # JSON only: tools send JSON, and the browsable API posts its raw JSON form. Form and
@@ -292,6 +301,25 @@ REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int(
     "REGISTRY_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30
 )
 REGISTRY_LOGIN_LOCKOUT_SECONDS = env.int("REGISTRY_LOGIN_LOCKOUT_SECONDS", default=900)
+# django-axes counts them (registry/middleware/logins.py): its backend refuses a locked-out
+# login before any password is checked. The callables read the three settings above when
+# called, so they can change without a restart of axes' own configuration.
+AUTHENTICATION_BACKENDS = [
+    "registry.middleware.logins.LoginAttemptBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "registry.middleware.logins.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "registry.middleware.logins.login_username"
+AXES_CLIENT_IP_CALLABLE = "registry.middleware.logins.client_address"
+AXES_FAILURE_LIMIT = "registry.middleware.logins.failure_limit"
+AXES_COOLOFF_TIME = "registry.middleware.logins.lockout_window"
+AXES_LOCKOUT_CALLABLE = "registry.middleware.logins.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# No start-up banner in every command's output; failures and lockouts are still logged.
+AXES_VERBOSE = False
+# Passwords never reach the attempt log (axes' default list, named here to be sure).
+AXES_SENSITIVE_PARAMETERS = ["password"]
 # Largest request body (bytes) before 413; fits a sync batch of 5,000 full items. 0 = no limit.
 REGISTRY_MAX_REQUEST_BYTES = env.int("REGISTRY_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REGISTRY_MAX_REQUEST_BYTES or None
@@ -338,6 +366,17 @@ WEBHOOK_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_BACKOFF_MAX_SECONDS", default=3
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
     raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_TIMEOUT_SECONDS.")
+# Where webhooks may go (registry/services/webhooks.py): https only unless
+# WEBHOOK_ALLOW_HTTP, and only to public addresses unless WEBHOOK_ALLOWED_NETWORKS lists the
+# address (comma-separated addresses or networks, e.g. 127.0.0.1/32,::1 for a local receiver,
+# 10.20.0.0/16 for an internal one). Checked on subscribing and again on every delivery.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+try:
+    for _network in WEBHOOK_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network.strip(), strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_error}") from None
 # Finished deliveries and fanned-out events are deleted after this many days.
 WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
 # Seconds an idle worker waits before polling the outbox again; deliveries claimed per pass.

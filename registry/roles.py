@@ -62,8 +62,15 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # Permissions of other apps, as (app_label, codename). The admin's event browser
 # (django-pghistory) shows every recorded change, confidential initiatives' too: PMO only.
+# Failed logins (django-axes): the PMO sees them and lifts a lock by deleting its record.
 OTHER_APP_PERMISSIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    PMO: (("pghistory", "view_events"),),
+    PMO: (
+        ("pghistory", "view_events"),
+        ("axes", "view_accessattempt"),
+        ("axes", "delete_accessattempt"),
+        ("axes", "view_accessfailurelog"),
+        ("axes", "view_accesslog"),
+    ),
 }
 
 

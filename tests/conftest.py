@@ -36,6 +36,22 @@ def api_answers_conform_to_the_schema():
         yield
 
 
+@pytest.fixture(autouse=True)
+def webhooks_to_public_https_only(settings):
+    """Every test starts from the production default for webhook targets, whatever a
+    developer's .env allows (make's .env lets the local demo receiver through)."""
+    settings.WEBHOOK_ALLOW_HTTP = False
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+
+
+@pytest.fixture
+def local_webhooks(settings):
+    """Tests with a receiver on loopback allow exactly that: plain http to 127.0.0.1."""
+    settings.WEBHOOK_ALLOW_HTTP = True
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    return settings
+
+
 @pytest.fixture
 def pmo_user(db):
     return factories.UserFactory(username="pmo", groups=[permissions.PMO], is_staff=True)

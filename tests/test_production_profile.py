@@ -5,6 +5,7 @@ in any answer, secrets only from the environment, admin logins rate-limited.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -131,9 +132,13 @@ def test_failed_admin_logins_are_limited_per_username(db):
     factories.UserFactory(username="alice", is_staff=True)  # password correct-horse-battery
     factories.UserFactory(username="bob", is_staff=True)
     client = Client()
-    for _attempt in range(3):
-        response = client.post("/admin/login/", {"username": "alice", "password": "wrong"})
-        assert response.status_code == 200  # the form again, with its error
+    statuses = [
+        client.post("/admin/login/", {"username": "alice", "password": "wrong"}).status_code
+        for _attempt in range(3)
+    ]
+    # The form again with its error, until the failure that reaches the limit: django-axes
+    # answers that one 429 already, and every attempt after it.
+    assert statuses == [200, 200, 429]
     blocked = client.post(
         "/admin/login/", {"username": "alice", "password": "correct-horse-battery"}
     )
@@ -175,3 +180,77 @@ def test_a_successful_login_clears_the_username_count(db):
     )
     assert again.status_code == 302
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("failing_as", "then_as"),
+    [
+        ("sec-norole", "ｓｅｃ-norole"),  # full-width letters, NFKC-equal
+        ("ｓｅｃ-norole", "sec-norole"),
+        ("sec-norole", "SEC-NOROLE"),
+        ("sec-norole", " sec-norole "),
+    ],
+)
+def test_a_locked_username_stays_locked_in_any_spelling_django_authenticates(
+    db, failing_as, then_as
+):
+    """The lock keyed on the raw POST value; Django authenticates the NFKC form, so the
+    full-width spelling went on guessing and logged in with the right password."""
+    cache.clear()
+    factories.UserFactory(username="sec-norole", is_staff=True)
+    for _attempt in range(5):
+        Client().post("/admin/login/", {"username": failing_as, "password": "wrong"})
+    for password in ("wrong", "correct-horse-battery"):
+        blocked = Client().post("/admin/login/", {"username": then_as, "password": password})
+        assert blocked.status_code == 429, (then_as, password)
+        assert "_auth_user_id" not in blocked.client.session
+
+
+def test_the_default_locks_at_the_fifth_failure(db):
+    factories.UserFactory(username="erin", is_staff=True)
+    statuses = [
+        Client().post("/admin/login/", {"username": "erin", "password": "wrong"}).status_code
+        for _attempt in range(6)
+    ]
+    assert statuses == [200] * 4 + [429, 429]
+
+
+def test_failed_logins_are_listed_in_the_admin_and_reset_by_command(db):
+    from axes.models import AccessAttempt
+    from django.core.management import call_command
+
+    factories.UserFactory(username="frank", is_staff=True)
+    for _attempt in range(5):
+        Client().post("/admin/login/", {"username": "ｆrank", "password": "wrong"})
+    attempt = AccessAttempt.objects.get()
+    assert attempt.username == "frank"  # normalised
+    assert attempt.failures_since_start == 5
+    assert "wrong" not in attempt.post_data  # the password is masked
+    admin = Client()
+    admin.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = admin.get("/admin/axes/accessattempt/")
+    assert page.status_code == 200
+    assert "frank" in page.content.decode()
+    call_command("axes_reset_username", "frank", stdout=io.StringIO())
+    ok = Client().post("/admin/login/", {"username": "frank", "password": "correct-horse-battery"})
+    assert ok.status_code == 302
+
+
+def test_the_pmo_lifts_a_lock_in_the_admin(db):
+    from axes.models import AccessAttempt
+
+    from registry import permissions
+
+    factories.UserFactory(username="gina", is_staff=True)
+    for _attempt in range(5):
+        Client().post("/admin/login/", {"username": "gina", "password": "wrong"})
+    attempt = AccessAttempt.objects.get()
+    pmo = Client()
+    pmo.force_login(
+        factories.UserFactory(username="pmo-x", groups=[permissions.PMO], is_staff=True)
+    )
+    assert pmo.get("/admin/axes/accessattempt/").status_code == 200
+    confirm = pmo.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert confirm.status_code == 302
+    ok = Client().post("/admin/login/", {"username": "gina", "password": "correct-horse-battery"})
+    assert ok.status_code == 302

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polib
+
 # %(name)s, %s, %d … as Python's %-formatting reads them (`%%` is a literal percent sign).
 PERCENT_PLACEHOLDER = re.compile(
     r"%(?:\((?P<name>[^)]+)\))?[#0 +-]*\d*(?:\.\d+)?(?P<type>[sdifr%])"
@@ -44,61 +46,33 @@ class CatalogueEntry:
         return self.references[0] if self.references else f"line {self.line}"
 
 
-def _unquote(text: str) -> str:
-    return ast.literal_eval(text.strip())
-
-
 def parse_po(text: str) -> list[CatalogueEntry]:
-    """The entries of a .po file (header included), in file order."""
-    entries: list[CatalogueEntry] = []
-    entry = CatalogueEntry()
-    target: tuple[str, int] | None = None  # (field, plural index) continuation lines append to
-
-    def finish() -> None:
-        nonlocal entry, target
-        if target is not None:
-            entries.append(entry)
-        entry, target = CatalogueEntry(), None
-
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        obsolete = line.startswith("#~")
-        if obsolete:
-            line = line[2:].strip()
-        if not line:
-            finish()
-            continue
-        if line.startswith("#"):
-            if target is not None and target[0] == "msgstr":
-                finish()
-            if line.startswith("#,"):
-                entry.flags.update(flag.strip() for flag in line[2:].split(","))
-            elif line.startswith("#:"):
-                entry.references.extend(line[2:].split())
-            continue
-        keyword, _, rest = line.partition(" ")
-        if keyword.startswith('"'):
-            if target is None:
-                continue
-            name, index = target
-            if name == "msgstr":
-                entry.msgstr[index] += _unquote(line)
-            else:
-                setattr(entry, name, (getattr(entry, name) or "") + _unquote(line))
-            continue
-        if keyword in ("msgctxt", "msgid") and target is not None and target[0] == "msgstr":
-            finish()
-        if target is None:
-            entry.line = number
-            entry.obsolete = obsolete
-        if keyword.startswith("msgstr"):
-            index = int(keyword[7:-1]) if keyword.startswith("msgstr[") else 0
-            entry.msgstr[index] = _unquote(rest)
-            target = ("msgstr", index)
-        elif keyword in ("msgid", "msgid_plural", "msgctxt"):
-            setattr(entry, keyword, _unquote(rest))
-            target = (keyword, 0)
-    finish()
+    """The entries of a .po file (header included), in file order, read by polib (the same
+    reader makemessages' own `add_mapping_texts` uses)."""
+    catalogue = polib.pofile(text)
+    metadata = "".join(f"{name}: {value}\n" for name, value in catalogue.ordered_metadata())
+    header = CatalogueEntry(msgstr={0: metadata}, line=1)
+    if catalogue.metadata_is_fuzzy:
+        header.flags.add("fuzzy")
+    entries = [header]
+    for item in catalogue:
+        msgstr = (
+            {int(index): value for index, value in item.msgstr_plural.items()}
+            if item.msgid_plural
+            else {0: item.msgstr}
+        )
+        entries.append(
+            CatalogueEntry(
+                msgid=item.msgid,
+                msgid_plural=item.msgid_plural or "",
+                msgctxt=item.msgctxt,
+                msgstr=msgstr,
+                flags=set(item.flags),
+                references=[f"{path}:{line}" if line else path for path, line in item.occurrences],
+                obsolete=bool(item.obsolete),
+                line=item.linenum,
+            )
+        )
     return entries
 
 

@@ -26,6 +26,7 @@ from registry.services.webhooks import (
     webhook_ping,
     webhook_subscription_create,
     webhook_subscription_update,
+    webhook_target_refusal,
 )
 
 
@@ -41,6 +42,14 @@ class WebhookSubscriptionForm(forms.ModelForm):
         model = WebhookSubscription
         fields = ["name", "url", "events", "source", "department", "goal", "is_active", "secret"]
         widgets = {"secret": forms.TextInput(attrs={"size": 60, "autocomplete": "off"})}
+
+    def clean_url(self) -> str:
+        """The service's rule for targets, shown on the form (it checks again on saving)."""
+        url = self.cleaned_data["url"]
+        refusal = webhook_target_refusal(url) if url else None
+        if refusal is not None:
+            raise forms.ValidationError(refusal, code="webhook_target_refused")
+        return url
 
 
 @admin.register(WebhookSubscription)

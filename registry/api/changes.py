@@ -164,6 +164,8 @@ class ChangeFilterSet(filters.FilterSet):
 class ChangeFeedPagination(CursorPagination):
     """Cursor pages of the change feed over `EventTables`; the cursor is (time, event id)."""
 
+    key_type = str  # "<table label>:<event id>", checked by decode_position
+
     def slug(self, position: Position) -> str:
         return f"{event_tables()[position.table]._meta.label}:{position.pgh_id}"
 

@@ -23,6 +23,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -41,6 +42,7 @@ from registry.selectors.reviews import (
 )
 from registry.selectors.visibility import visible_initiatives
 from registry.services import lifecycle, reviews
+from registry.spreadsheets.cells import xlsx_text
 from registry.spreadsheets.xlsx_locale import format_cells
 
 DECISION_ORDER = list(Decision.values)
@@ -423,9 +425,8 @@ def _cell(value: Any) -> Any:
         return _("yes") if value else _("no")
     if hasattr(value, "tzinfo") and value.tzinfo is not None:
         return timezone.localtime(value).replace(tzinfo=None)
-    # Spreadsheets run cells starting with these; a leading quote keeps them text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    if isinstance(value, str | Promise):
+        return xlsx_text(value)  # never a formula (registry.spreadsheets.cells)
     return value
 
 
@@ -434,7 +435,7 @@ def review_export_csv(request: HttpRequest, pk: int) -> HttpResponse:
     review = get_object_or_404(Review, pk=pk)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([str(label) for _name, label in EXPORT_COLUMNS])
+    writer.writerow([_cell(str(label)) for _name, label in EXPORT_COLUMNS])
     for row in export_rows(review, request.user):
         writer.writerow([_cell(export_value(name, row[name])) for name, _label in EXPORT_COLUMNS])
     response = HttpResponse(
@@ -454,7 +455,7 @@ def review_export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = review.period
-    sheet.append([str(label) for _name, label in EXPORT_COLUMNS])
+    sheet.append([_cell(str(label)) for _name, label in EXPORT_COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     numeric = {"budget_planned", "budget_spent", "goal_progress_pct"}
@@ -480,11 +481,14 @@ def review_export_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
             40 if name in ("name", "rationale") else 16
         )
     about = workbook.create_sheet(_("About"))
-    about.append([_("Vision"), review.vision.title])
-    about.append([_("Quarter"), review.period])
-    about.append([_("Status"), review.get_status_display()])
-    about.append([_("Held on"), review.held_on])
-    about.append([_("Summary"), review.summary])
+    for label, value in (
+        (_("Vision"), review.vision.title),
+        (_("Quarter"), review.period),
+        (_("Status"), review.get_status_display()),
+        (_("Held on"), review.held_on),
+        (_("Summary"), review.summary),
+    ):
+        about.append([_cell(label), _cell(value)])
     format_cells(about.iter_rows())
     buffer = io.BytesIO()
     workbook.save(buffer)

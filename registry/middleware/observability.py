@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import pythonjsonlogger.json
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db import DatabaseError, connection, connections
@@ -68,11 +69,6 @@ def new_request_id(incoming: str | None) -> str:
 
 # --- logs -------------------------------------------------------------------------------------
 
-_STANDARD_RECORD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
-)
-
 
 class RequestIdFilter(logging.Filter):
     """Stamps every record with the current request id (empty outside a request)."""
@@ -83,26 +79,29 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, message, plus the record's extra fields."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line: ts, level, logger, message, plus the record's extra fields
+    (`exc` for an exception), by python-json-logger. What stays here is the registry's
+    shape: its field names, a UTC time in milliseconds, no empty request id."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        document: dict[str, Any] = {
-            "ts": datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_RECORD_ATTRS and not key.startswith("_"):
-                document[key] = value
-        if not document.get("request_id"):
-            document.pop("request_id", None)
-        if record.exc_info:
-            document["exc"] = self.formatException(record.exc_info)
-        return json.dumps(document, default=str, ensure_ascii=False)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("fmt", ["levelname", "name", "message"])
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("json_default", str)
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["ts"] = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC).isoformat(
+            timespec="milliseconds"
+        )
+        super().add_fields(log_data, record, message_dict)
+        if "exc_info" in log_data:
+            log_data["exc"] = log_data.pop("exc_info")
+        if not log_data.get("request_id"):
+            log_data.pop("request_id", None)
 
 
 # --- metrics ----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from registry.metrics import DELIVERY_ATTEMPTS, DELIVERY_DURATION
 from registry.models import Alignment, IdempotencyRecord, Initiative
@@ -65,6 +66,7 @@ from registry.outbox.signing import (
     sign,
 )
 from registry.selectors import rollup
+from registry.services.webhooks import WebhookTargetRefusedError, checked_addresses
 
 logger = logging.getLogger("registry.webhooks")
 
@@ -76,7 +78,11 @@ FANOUT_BATCH = 500
 PRUNE_INTERVAL_SECONDS = 600
 # The report rollups' deltas are folded this often (registry.selectors.rollup.compact).
 ROLLUP_COMPACT_SECONDS = 60
+# Bytes of a refusing receiver's answer read, and characters of it kept in `last_error`
+# (which the PMO reads in the admin and the API): enough to tell "maintenance" from
+# "invalid signature", too little to copy a page out of whatever answered.
 RESPONSE_EXCERPT = 300
+ERROR_EXCERPT_CHARS = 80
 
 
 # --- fan-out ----------------------------------------------------------------------------------
@@ -264,7 +270,65 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _checked_connection(
+    address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT, source: Any = None
+) -> socket.socket:
+    """`socket.create_connection`, to an address of the host that was checked just now
+    (`registry.services.webhooks.checked_addresses`): DNS may have changed since the
+    subscription was checked, and a second lookup by the socket could differ again."""
+    host, port = address
+    last_error: OSError | None = None
+    for ip in checked_addresses(host, port):
+        try:
+            return socket.create_connection((ip, port), timeout, source)
+        except OSError as exc:
+            last_error = exc
+    raise last_error or OSError(f"cannot connect to {host}")
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to the checked address, with the host name for SNI and the certificate."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        if not getattr(settings, "WEBHOOK_ALLOW_HTTP", False):
+            raise WebhookTargetRefusedError(
+                gettext("Refused: plain http is not allowed (WEBHOOK_ALLOW_HTTP).")
+            )
+        return self.do_open(_CheckedHTTPConnection, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_CheckedHTTPSConnection, req, context=self._context)
+
+
+# No proxy from the environment (the address check would see the proxy, not the target),
+# no redirects, and only connections to checked addresses.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}), _NoRedirect, _CheckedHTTPHandler, _CheckedHTTPSHandler
+)
+
+
+def sanitised_excerpt(raw: bytes) -> str:
+    """A receiver's answer as `last_error` keeps it: printable, one line, short."""
+    text = raw.decode("utf-8", "replace")
+    text = "".join(char if char.isprintable() else " " for char in text)
+    text = " ".join(text.split())
+    if len(text) > ERROR_EXCERPT_CHARS:
+        text = text[: ERROR_EXCERPT_CHARS - 1].rstrip() + "…"
+    return text
 
 
 @dataclass
@@ -303,11 +367,14 @@ def post(delivery: WebhookDelivery, *, timeout: float) -> Outcome:
             response.read(RESPONSE_EXCERPT)
     except urllib.error.HTTPError as exc:
         status = exc.code
-        excerpt = exc.read(RESPONSE_EXCERPT).decode("utf-8", "replace").strip()
+        excerpt = sanitised_excerpt(exc.read(RESPONSE_EXCERPT))
         error = f"HTTP {exc.code}" + (f": {excerpt}" if excerpt else "")
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
-        error = f"{type(exc).__name__}: {reason}"
+        if isinstance(reason, WebhookTargetRefusedError):
+            error = str(reason)
+        else:
+            error = sanitised_excerpt(f"{type(exc).__name__}: {reason}".encode())
     ok = status is not None and 200 <= status < 300
     if not ok and not error:
         error = f"HTTP {status}"

@@ -207,8 +207,27 @@ def by_person(**kwargs: Any) -> NaturalKeyChoiceFilter:
     )
 
 
+class StrictOrderingField(filters.fields.BaseCSVField):
+    """A comma-separated ordering whose every term is a field: `key,` or `,` is a 400.
+
+    django-filter's CSV field lets an empty term through as "no value", and `order_by("")`
+    then raises (a 500).
+    """
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list) and any(term in self.empty_values for term in value):
+            raise forms.ValidationError(
+                _("Give field names separated by commas, with no empty term."),
+                code="invalid_ordering",
+            )
+        return super().clean(value)
+
+
 class OrderingFilter(filters.OrderingFilter):
-    """django-filter's ordering (unknown fields are a 400) with a stable tie-breaker."""
+    """django-filter's ordering (unknown fields are a 400, and so is an empty term) with a
+    stable tie-breaker."""
+
+    base_field_class = StrictOrderingField
 
     def __init__(self, *args: Any, tie_breaker: str = "pk", **kwargs: Any) -> None:
         self.tie_breaker = tie_breaker

@@ -17,8 +17,9 @@ existing initiative through an import.
 
 A blank cell leaves a field as it is (the importer's rule), so lists and texts are exported
 blank when empty. Cells that spreadsheet programs would run as formulas (text starting with
-=, +, - or @) get a leading apostrophe in CSV, which the layout's mapping removes again; in
-XLSX every text cell is typed as text.
+=, +, -, @, a tab or a carriage return) get a leading apostrophe in CSV and XLSX alike
+(`registry.spreadsheets.cells`), which the layout's mapping removes again; in XLSX every text
+cell is typed as text too.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ from registry.models import INITIATIVE_KEY_SEQUENCE, Alignment, Initiative, Init
 from registry.permissions import Actor
 from registry.services import lifecycle
 from registry.services.history import history_context
+from registry.spreadsheets.cells import escape_formula, xlsx_text
+from registry.spreadsheets.cells import unescape_formula as unescape_formula  # for the import
 from registry.sync import upsert as sync
 
 MAPPING_NAME = "registry-export"
 DEFAULT_SOURCE = "registry-export"
 LIST_SEPARATOR = "; "
-FORMULA_STARTS = ("=", "+", "-", "@")
 KEY_PATTERN = re.compile(r"AI-(\d+)")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The sync identity of an initiative: set when a row creates it, never changed by an import.
@@ -177,28 +179,6 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
-
-
-def escape_formula(text: str) -> str:
-    """A leading apostrophe keeps a spreadsheet from running text as a formula."""
-    if text.startswith(FORMULA_STARTS) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def unescape_formula(text: str) -> str:
-    """The inverse of `escape_formula`, for the import."""
-    if text.startswith("'") and text[1:2] in FORMULA_STARTS:
-        return text[1:]
-    return text
-
-
 def export_csv(initiatives: Iterable[Initiative]) -> bytes:
     """UTF-8 with a BOM (so spreadsheet programs read it as such), one row per initiative."""
     buffer = io.StringIO()
@@ -213,7 +193,6 @@ def export_xlsx(initiatives: Iterable[Initiative]) -> bytes:
     """One sheet; amounts as numbers, dates as dates, booleans as booleans, the rest as text."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="initiatives")
@@ -227,7 +206,7 @@ def export_xlsx(initiatives: Iterable[Initiative]) -> bytes:
             if isinstance(value, bool | Decimal | int | datetime.date) or value is None:
                 row.append(value)
                 continue
-            cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", cell_text(value)))
+            cell = WriteOnlyCell(sheet, value=xlsx_text(cell_text(value)))
             cell.data_type = "s"  # never a formula
             row.append(cell)
         sheet.append(row)

@@ -502,6 +502,17 @@ def plan_items(
     return plans
 
 
+def _trimmed(value: Any) -> Any:
+    """Text as the API's serializers and the admin's forms take it: without leading and
+    trailing white space. Sync kept it, so a name starting with a tab or a carriage return
+    before `=` reached exports as a formula the escaping did not see."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [item.strip() if isinstance(item, str) else item for item in value]
+    return value
+
+
 def _clean_field(name: str, value: Any) -> Any:
     model_field = Initiative._meta.get_field(name)
     if value is None and not model_field.null:
@@ -509,7 +520,7 @@ def _clean_field(name: str, value: Any) -> Any:
             return ""
         if model_field.get_internal_type() == "ArrayField":
             return []
-    return model_field.clean(value, None)
+    return model_field.clean(_trimmed(value), None)
 
 
 def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> None:
@@ -576,7 +587,7 @@ def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> Non
             )
         else:
             plan.stage = stage
-    plan.note = str(item.get("note") or "")
+    plan.note = str(item.get("note") or "").strip()
 
 
 def parse_owner(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
@@ -605,6 +616,16 @@ def parse_owner(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
                 _("Unknown person '%s'; send name and email to create them.") % email,
             )
         )
+
+
+def _clean_impact(value: Any) -> Decimal | None:
+    """An alignment's expected impact by the model field's rules (finite, 14 digits, 4 of
+    them decimals); empty is none. Anything else raises ValidationError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(_("A number is required."), code="invalid")
+    return Alignment._meta.get_field("expected_impact").clean(value, None)
 
 
 def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
@@ -645,12 +666,15 @@ def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
                 )
             )
             continue
-        impact = entry.get("expected_impact")
         try:
-            impact = None if impact in (None, "") else Decimal(str(impact))
-        except ArithmeticError:
-            errors.append(
-                ItemError(f"{attr}.expected_impact", "invalid", _("A number is required."))
+            impact = _clean_impact(entry.get("expected_impact"))
+        except ValidationError as error:
+            # Non-finite (NaN, sNaN, Infinity) and out-of-range values are this item's error,
+            # named by field, as the model's own field defines them: not a database error
+            # that fails the whole batch.
+            errors.extend(
+                ItemError(f"{attr}.expected_impact", each.code or "invalid", each.messages[0])
+                for each in error.error_list
             )
             continue
         parsed.append(
@@ -658,7 +682,7 @@ def parse_alignments(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
                 goal_id=goal_id,
                 strength=strength,
                 is_primary=bool(entry.get("is_primary", False)),
-                rationale=str(entry.get("rationale") or ""),
+                rationale=str(entry.get("rationale") or "").strip(),
                 expected_impact=impact,
             )
         )

@@ -202,7 +202,9 @@ def test_metrics_count_requests_by_route_latency_and_queries(db, settings, pmo_c
     assert not any("/no/such/page/" in str(key) for key in after)
 
 
-def test_metrics_report_sync_items_outbox_backlog_and_delivery_failures(db, settings):
+def test_metrics_report_sync_items_outbox_backlog_and_delivery_failures(
+    db, settings, local_webhooks
+):
     settings.METRICS_TOKEN = METRICS_TOKEN
     client = Client()
     before = scrape(client)

@@ -480,6 +480,9 @@ def _worker_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url(),  # TCP or the embedded server's Unix socket
         "WORKER_POLL_SECONDS": "0.1",
         "LOG_FORMAT": "json",
+        # The receiver runs on loopback: allowed explicitly, as in tests/outbox/conftest.py.
+        "WEBHOOK_ALLOW_HTTP": "true",
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
         **extra,
     }
     return env

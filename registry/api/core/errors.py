@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError, TextChoices
@@ -149,6 +150,8 @@ class RegistryExceptionHandler(ExceptionHandler):
             return _protected_to_api(exc)
         if isinstance(exc, IntegrityError):
             return integrity_error_to_api(exc)
+        if isinstance(exc, SuspiciousOperation):  # e.g. over 1,000 query parameters
+            return exceptions.ParseError(str(exc))
         if isinstance(exc, DataError):
             return exceptions.ValidationError(
                 {api_settings.NON_FIELD_ERRORS_KEY: [str(exc.__cause__ or exc).splitlines()[0]]},

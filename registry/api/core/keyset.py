@@ -44,6 +44,8 @@ from rest_framework.settings import api_settings
 
 DEFAULT_SETTLE_SECONDS = 1.0
 TOMBSTONE_ORDERING = ("feed_at", "feed_key")
+# Row ids are PostgreSQL bigints; a key outside them cannot point at a row.
+BIGINT_MAX = 2**63 - 1
 
 
 def settle_margin() -> datetime.timedelta:
@@ -93,6 +95,9 @@ class KeysetPagination(pagination.BasePagination):
     """
 
     ordering: tuple[str, str] = ("updated_at", "id")
+    # The type of the key half of a position: a row id, unless a feed keys by something else
+    # (the change feed: "<table>:<event id>"). A cursor with a key of another type is a 400.
+    key_type: type = int
     cursor_query_param = "cursor"
     cursor_query_description = gettext_lazy(
         "Continue after the row this cursor points at; take it from `next` or `resume`."
@@ -122,14 +127,33 @@ class KeysetPagination(pagination.BasePagination):
             payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
             moment = datetime.datetime.fromisoformat(payload["t"])
             key = payload["k"]
-            if moment.tzinfo is None or not isinstance(key, int | str) or isinstance(key, bool):
+            if moment.tzinfo is None or not self.valid_key(key):
                 raise ValueError(key)
-        except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+            moment.astimezone(datetime.UTC)  # OverflowError beyond the year 9999
+        except (
+            binascii.Error,
+            ValueError,
+            TypeError,
+            KeyError,
+            UnicodeDecodeError,
+            OverflowError,
+            RecursionError,
+        ):
             raise ValidationError(
                 {self.cursor_query_param: [_("This cursor is not valid; start again.")]},
                 code="invalid",
             ) from None
         return moment, key
+
+    def valid_key(self, key: Any) -> bool:
+        """Whether a decoded key can be a position of this feed: of `key_type` (a bool is not
+        an int here), and a row id within bigint.
+        """
+        if isinstance(key, bool) or not isinstance(key, self.key_type):
+            return False
+        if isinstance(key, int):
+            return 0 <= key <= BIGINT_MAX
+        return bool(key)
 
     # -- the page ------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""CSV for people who paste the portfolio into slides: `?format=csv` or `Accept: text/csv`."""
+"""CSV for people who paste the portfolio into slides: `?format=csv` or `Accept: text/csv`.
+
+Every cell goes through the one escaping rule of `registry.spreadsheets.cells`."""
 
 from __future__ import annotations
 
@@ -9,32 +11,27 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer
 
+from registry.spreadsheets.cells import escape_formula
+
 LIST_SEPARATOR = "; "
 
 
-def _cell(value: Any) -> str:
-    """Flatten a JSON value into one spreadsheet cell."""
+def _text(value: Any) -> str:
+    """A JSON value flattened into one cell's text."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Mapping):
-        return _cell(next(iter(value.values()), "")) if value else ""
+        return _text(next(iter(value.values()), "")) if value else ""
     if isinstance(value, list | tuple):
-        return LIST_SEPARATOR.join(_cell(item) for item in value)
-    text = str(value)
-    # Spreadsheets execute cells starting with these; a leading quote keeps them text.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
-        return "'" + text
-    return text
+        return LIST_SEPARATOR.join(_text(item) for item in value)
+    return str(value)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _cell(value: Any) -> str:
+    """One spreadsheet cell: the flattened text, never a formula."""
+    return escape_formula(_text(value))
 
 
 class CSVRenderer(BaseRenderer):
