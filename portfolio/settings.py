@@ -172,17 +172,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # DRF's parsers, bounded (registry/api/core/parsers.py): JSON depth, Django's field limits.
-    "DEFAULT_PARSER_CLASSES": [
-        "registry.api.core.parsers.JSONParser",
-        "registry.api.core.parsers.FormParser",
-        "registry.api.core.parsers.MultiPartParser",
-    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # JSON only: tools send JSON, and the browsable API posts its raw JSON form. Form and
     # multipart bodies cannot carry the nested objects and lists the resources take (DRF read
-    # a repeated form field as a list where one value was meant); they answer 415.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # a repeated form field as a list where one value was meant); they answer 415. The JSON
+    # parser is DRF's, bounded (registry/api/core/parsers.py: nesting depth, overflowing
+    # numbers, unpaired surrogates).
+    "DEFAULT_PARSER_CLASSES": ["registry.api.core.parsers.JSONParser"],
 }
 # Requests per token (or per session user): `<n>/<second|minute|hour|day>`; empty disables.
 REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")

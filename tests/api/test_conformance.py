@@ -25,7 +25,7 @@ def environ(method: str, path: str, query: str = "") -> dict:
     return {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
 
 
-PAGE = {"count": 0, "next": None, "previous": None, "results": []}
+PAGE = {"count": 0, "count_exact": True, "next": None, "previous": None, "results": []}
 NOT_FOUND = {
     "type": "client_error",
     "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}],

@@ -19,7 +19,6 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
 from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -80,31 +79,6 @@ def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         except UnicodeEncodeError:
             raise ValueError(_("The JSON holds an unpaired surrogate escape.")) from None
     return data
-
-
-def _refuse_suspicious(parse: Any) -> Any:
-    """Django's own limits (DATA_UPLOAD_MAX_NUMBER_FIELDS: 10,000 form fields, too many
-    files) raise SuspiciousOperation, which DRF answered with a 500: a 400 here."""
-
-    def parse_bounded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return parse(self, *args, **kwargs)
-        except SuspiciousOperation as exc:
-            raise ParseError(str(exc)) from None
-
-    return parse_bounded
-
-
-class FormParser(parsers.FormParser):
-    """DRF's form parser; Django's field limit is a 400."""
-
-    parse = _refuse_suspicious(parsers.FormParser.parse)
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    """DRF's multipart parser; Django's field and file limits are a 400."""
-
-    parse = _refuse_suspicious(parsers.MultiPartParser.parse)
 
 
 class JSONParser(parsers.JSONParser):
