@@ -278,3 +278,23 @@ def test_goals_name_journey_cells_in_the_admin_and_api(world):
     assert (goal.touchpoints, goal.journey_stages) == (["phone", "chat"], ["support"])
     api = api_client(make_user("g-viewer", permissions.VIEWER)).get(f"{API}goals/G-NPS/").json()
     assert api["touchpoints"] == ["phone", "chat"]
+
+
+def test_the_stance_list_runs_the_same_queries_for_any_page(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for touchpoint in ("chat", "web", "app", "phone", "store"):
+        ProactiveStance.objects.create(
+            vision=world["vision"], touchpoint=touchpoint, stance="proactive", rationale="Fine."
+        )
+    client = api_client(make_user("q-viewer", permissions.VIEWER))
+    client.get(f"{API}proactive-stances/")
+
+    def count(size: int) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{API}proactive-stances/", {"page_size": size})
+        return len(queries), len(response.json()["results"])
+
+    assert count(1)[0] == count(100)[0]
+    assert count(100)[1] == 6
