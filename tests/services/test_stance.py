@@ -233,6 +233,9 @@ def test_stances_through_the_api(world):
     assert [row["journey_stage"] for row in listed["results"]] == ["billing"]
     history = ProactiveStance.pgh_event_models["update"].objects.filter(stance="reactive")
     assert history.exists()
+    feed = viewer.get(f"{API}changes/", {"object_type": "proactivestance"}).json()
+    # The fixture's stance, then this one created and changed.
+    assert [event["label"] for event in feed["results"]] == ["insert", "insert", "update"]
 
 
 def test_stances_in_the_vision_admin(world):
