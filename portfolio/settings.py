@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "registry.choices.ReviewStatus",
         "InitiativeKindEnum": "registry.choices.Kind",
         "NoteKindEnum": "registry.choices.NoteKind",
+        # One name each where the journey reports reuse a vocabulary.
+        "TouchpointsEnum": "registry.choices.Touchpoint",
+        "JourneyStagesEnum": "registry.choices.JourneyStage",
+        "RoleEnum": "registry.choices.TeamRoleKind",
+        "AlignmentLevelEnum": "registry.choices.AlignmentLevel",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

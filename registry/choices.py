@@ -120,12 +120,21 @@ class Gate(models.TextChoices):
     LEARNINGS = "learnings", _("recorded learnings")
     NOTE = "note", _("a note explaining the move")
     RISK_NOT_PROHIBITED = "risk_not_prohibited", _("a risk tier other than prohibited")
+    # Met unless the initiative contradicts the active vision's proactive stance.
+    STANCE_EXCEPTION = (
+        "stance_exception",
+        _("a note justifying the exception to the vision's proactive stance"),
+    )
 
 
 # (from, to) -> gates. Moves to paused/stopped and back from paused are added by rule below.
 MAIN_TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
     (Stage.IDEA, Stage.PROPOSED): (Gate.OWNER, Gate.SUMMARY),
-    (Stage.PROPOSED, Stage.APPROVED): (Gate.PRIMARY_ALIGNMENT, Gate.RISK_NOT_PROHIBITED),
+    (Stage.PROPOSED, Stage.APPROVED): (
+        Gate.PRIMARY_ALIGNMENT,
+        Gate.RISK_NOT_PROHIBITED,
+        Gate.STANCE_EXCEPTION,
+    ),
     (Stage.APPROVED, Stage.PILOT): (Gate.HYPOTHESIS, Gate.SUCCESS_CRITERIA),
     (Stage.PILOT, Stage.SCALING): (Gate.LEARNINGS,),
     (Stage.PILOT, Stage.STOPPED): (Gate.LEARNINGS, Gate.NOTE),
@@ -179,6 +188,14 @@ class JourneyStage(models.TextChoices):
 class InteractionMode(models.TextChoices):
     REACTIVE = "reactive", _("Reactive")
     PROACTIVE = "proactive", _("Proactive")
+
+
+class Stance(models.TextChoices):
+    """What the vision allows AI to do at a touchpoint (optionally a journey stage)."""
+
+    PROACTIVE = "proactive", _("AI may act proactively")
+    REACTIVE = "reactive", _("AI only reacts")
+    NO_AI = "no_ai", _("No AI")
 
 
 class Autonomy(models.TextChoices):
@@ -240,6 +257,11 @@ class TeamRoleKind(models.TextChoices):
     ANALYST = "analyst", _("Analyst")
     SPONSOR = "sponsor", _("Sponsor")
 
+
+# Role categories the team-composition report looks for: a cross-functional AI team has
+# UX / service design and data expertise (the source article's demand).
+UX_ROLES: frozenset[str] = frozenset({TeamRoleKind.UX_DESIGNER})
+DATA_ROLES: frozenset[str] = frozenset({TeamRoleKind.DATA_SCIENTIST, TeamRoleKind.ANALYST})
 
 # Roles that may change an initiative (besides its owner).
 WRITING_TEAM_ROLES: frozenset[str] = frozenset({TeamRoleKind.ACCOUNTABLE, TeamRoleKind.RESPONSIBLE})

@@ -42,6 +42,7 @@ from registry.choices import (
     ReviewStatus,
     RiskTier,
     Stage,
+    Stance,
     SystemCategory,
     TeamRoleKind,
     Touchpoint,
@@ -56,6 +57,7 @@ from registry.models import (
     Measurement,
     Note,
     Person,
+    ProactiveStance,
     Review,
     ReviewDecision,
     StageChange,
@@ -148,10 +150,13 @@ SECTION_KEYS = _fields(
 DEPARTMENT_KEYS = _fields("slug name function")
 PERSON_KEYS = _fields("email name department title")
 SYSTEM_KEYS = _fields("slug name category owner_department vendor contains_personal_data")
-VISION_KEYS = _fields("title status statement horizon_start horizon_end executive_sponsor goals")
+VISION_KEYS = _fields(
+    "title status statement horizon_start horizon_end executive_sponsor goals stances"
+)
+STANCE_KEYS = _fields("touchpoint journey_stage stance rationale")
 GOAL_KEYS = _fields(
     "code parent title theme metric unit direction baseline baseline_date target "
-    "target_date weight owner measurements notes"
+    "target_date weight owner measurements notes touchpoints journey_stages"
 )
 INITIATIVE_KEYS = _fields(
     "ref name kind stage review_stage paused_from stopped_from path transition_notes "
@@ -410,12 +415,30 @@ class _DemoLoader:
                 status=_choice(entry.get("status", VisionStatus.DRAFT), VisionStatus, where),
             )
             self.visions.append(vision)
+            self.load_stances(vision, entry.get("stances") or ())
             for goal_entry in entry.get("goals") or ():
                 goal, goal_measurements, goal_notes = self.build_goal(vision, goal_entry)
                 measurements.extend(goal_measurements)
                 notes.extend(goal_notes)
         Measurement.objects.bulk_create(measurements)
         Note.objects.bulk_create(notes)
+
+    def load_stances(self, vision: Vision, entries: Iterable[Mapping[str, Any]]) -> None:
+        """The vision's proactive stance, before any initiative moves through its gate."""
+        for entry in entries:
+            where = f"stance {entry.get('touchpoint')!r}"
+            _check_keys(entry, STANCE_KEYS, where)
+            ProactiveStance.objects.create(
+                vision=vision,
+                touchpoint=_choice(entry["touchpoint"], Touchpoint, f"{where} touchpoint"),
+                journey_stage=(
+                    _choice(entry["journey_stage"], JourneyStage, f"{where} journey_stage")
+                    if entry.get("journey_stage")
+                    else ""
+                ),
+                stance=_choice(entry["stance"], Stance, f"{where} stance"),
+                rationale=str(entry["rationale"]).strip(),
+            )
 
     def build_goal(
         self, vision: Vision, entry: Mapping[str, Any]
@@ -443,6 +466,8 @@ class _DemoLoader:
             target_date=_date(entry["target_date"], f"{where} target_date"),
             weight=entry.get("weight", 1),
             owner=self.person(entry.get("owner"), f"{where} owner"),
+            touchpoints=_choices(entry.get("touchpoints") or [], Touchpoint, where),
+            journey_stages=_choices(entry.get("journey_stages") or [], JourneyStage, where),
         )
         self.goals[code] = goal
         series = entry.get("measurements") or {}

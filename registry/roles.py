@@ -15,6 +15,7 @@ VIEW = ("view",)
 ALL = ("view", "add", "change", "delete")
 DOMAIN_MODELS = (
     "vision",
+    "proactivestance",
     "goal",
     "measurement",
     "department",

@@ -180,6 +180,22 @@ class TouchpointFilter(admin.SimpleListFilter):
         return queryset.filter(touchpoints__contains=[value])
 
 
+class JourneyStageFilter(admin.SimpleListFilter):
+    title = _("journey stage")
+    parameter_name = "journey_stage"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return list(JourneyStage.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        value = self.value()
+        if value is None:
+            return None
+        if value not in JourneyStage.values:
+            raise IncorrectLookupParameters(value)
+        return queryset.filter(journey_stages__contains=[value])
+
+
 class ArchivedFilter(admin.SimpleListFilter):
     """Live initiatives by default; archived ones only when asked for."""
 
@@ -459,6 +475,7 @@ class InitiativeAdmin(
         AlignmentLevelFilter,
         "risk_tier",
         TouchpointFilter,
+        JourneyStageFilter,
         ActiveInFilter,
         ArchivedFilter,
         SavedViewFilter,

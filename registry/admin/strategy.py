@@ -1,23 +1,79 @@
-"""Admins of the strategy: visions, CX goals with their progress, and measurements."""
+"""Admins of the strategy: visions with their proactive stance, CX goals with their progress
+(and the journey cells they name), and measurements.
+
+The stance is written through `registry.services.strategy` (PMO only, row lock, version,
+history), row by row from the vision's inline, like an initiative's parts.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin.base import RegistryInline, RegistryModelAdmin
+from registry.admin.base import (
+    RegistryAdminForm,
+    RegistryInline,
+    RegistryModelAdmin,
+    SaveRefusedError,
+)
+from registry.choices import JourneyStage, Touchpoint
 from registry.models import (
     Goal,
     GoalQuerySet,
     Measurement,
+    ProactiveStance,
     Vision,
 )
+from registry.permissions import Actor
+from registry.services.errors import RefusedError
+from registry.services.strategy import stance_delete, stance_save
+
+
+class ProactiveStanceInline(RegistryInline, admin.TabularInline):
+    model = ProactiveStance
+    fields = ("touchpoint", "journey_stage", "stance", "rationale")
+    ordering = ("touchpoint", "journey_stage")
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+    }
+
+
+def save_stances(request: HttpRequest, formset: Any) -> None:
+    """The vision's stance inline, row by row through the stance service."""
+    actor = Actor(user=request.user)
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    try:
+        for child in formset.deleted_forms:
+            if child.instance.pk is not None:
+                stance_delete(actor=actor, stance=child.instance)
+                formset.deleted_objects.append(child.instance)
+        for child in formset.forms:
+            if child in formset.deleted_forms or not child.has_changed():
+                continue
+            new = child.instance.pk is None
+            data = {
+                name: child.cleaned_data[name]
+                for name in ProactiveStanceInline.fields
+                if name in child.cleaned_data
+            }
+            data["vision"] = formset.instance
+            row = stance_save(actor=actor, stance=None if new else child.instance, data=data)
+            if new:
+                formset.new_objects.append(row)
+            else:
+                formset.changed_objects.append((row, child.changed_data))
+    except RefusedError as refused:
+        raise SaveRefusedError(
+            refused.message, code=refused.code, model=ProactiveStance, field=refused.field
+        ) from refused
 
 
 @admin.register(Vision)
@@ -28,6 +84,13 @@ class VisionAdmin(RegistryModelAdmin):
     search_fields = ("title", "statement")
     autocomplete_fields = ("executive_sponsor",)
     readonly_fields = ("created_at", "updated_at")
+    inlines = (ProactiveStanceInline,)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is ProactiveStance:
+            save_stances(request, formset)
+            return
+        super().save_formset(request, form, formset, change)
 
 
 class MeasurementInline(RegistryInline, admin.TabularInline):
@@ -44,8 +107,26 @@ def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+class GoalAdminForm(RegistryAdminForm):
+    """Checkbox lists for the journey cells a goal names."""
+
+    touchpoints = forms.TypedMultipleChoiceField(
+        label=_("touchpoints"),
+        choices=Touchpoint.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    journey_stages = forms.TypedMultipleChoiceField(
+        label=_("journey stages"),
+        choices=JourneyStage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+
 @admin.register(Goal)
 class GoalAdmin(RegistryModelAdmin):
+    form = GoalAdminForm
     list_display = (
         "code",
         "title",
@@ -77,6 +158,7 @@ class GoalAdmin(RegistryModelAdmin):
                 )
             },
         ),
+        (_("Customer journey"), {"fields": ("touchpoints", "journey_stages")}),
         (
             _("Record"),
             {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import QueryDict
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +32,7 @@ from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
 from registry.quarters import quarter_bounds
-from registry.selectors import reports
+from registry.selectors import journey, reports
 
 Rows = list[dict[str, Any]]
 
@@ -176,6 +177,8 @@ class Report:
     description: str | Promise
     listing: bool = True
     parameters: type[serializers.Serializer] = ReportParametersSerializer
+    # Adds links that need the request (e.g. the API list behind a journey-map cell).
+    linked: Callable[[Request, Any], None] | None = None
 
 
 class SystemsParametersSerializer(ReportParametersSerializer):
@@ -459,6 +462,250 @@ class GateGapsReportSerializer(ReportScopeSerializer):
     results = GateGapSerializer(many=True)
 
 
+class TeamParametersSerializer(ReportParametersSerializer):
+    stage = serializers.ChoiceField(
+        choices=choices.Stage.choices,
+        required=False,
+        default=choices.Stage.PILOT,
+        help_text=_("The stage whose customer-facing teams are looked at (default: pilot)."),
+    )
+
+
+class StageCountSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    count = serializers.IntegerField()
+
+
+class LevelCountSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=choices.AlignmentLevel.choices)
+    count = serializers.IntegerField()
+
+
+class JourneyCellSerializer(serializers.Serializer):
+    """Open initiatives serving one touchpoint at one journey stage."""
+
+    touchpoint = serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    journey_stage = serializers.ChoiceField(choices=choices.JourneyStage.choices)
+    count = serializers.IntegerField()
+    stages = StageCountSerializer(many=True, help_text=_("The stage mix (non-zero only)."))
+    alignment_level = serializers.ChoiceField(
+        choices=choices.AlignmentLevel.choices, help_text=_("The strongest in the cell.")
+    )
+    alignment_levels = LevelCountSerializer(many=True)
+    departments = serializers.ListField(
+        child=serializers.CharField(), help_text=_("Lead departments (slugs).")
+    )
+    no_shared_goal = serializers.BooleanField(
+        help_text=_("Several lead departments work here and no goal is served by two of them.")
+    )
+    initiatives = serializers.ListField(child=serializers.CharField())
+    list_url = serializers.URLField(help_text=_("The initiative list filtered to this cell."))
+
+
+class FragmentGroupSerializer(serializers.Serializer):
+    initiatives = serializers.ListField(child=serializers.CharField())
+    touchpoints = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    )
+
+
+class FragmentedJourneySerializer(serializers.Serializer):
+    """A journey stage served on several touchpoints by groups of initiatives that share
+    no system and no team member."""
+
+    journey_stage = serializers.ChoiceField(choices=choices.JourneyStage.choices)
+    touchpoints = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    )
+    groups = FragmentGroupSerializer(many=True)
+
+
+class DepartmentConflictSerializer(serializers.Serializer):
+    touchpoint = serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    journey_stage = serializers.ChoiceField(choices=choices.JourneyStage.choices)
+    departments = serializers.ListField(child=serializers.CharField())
+    initiatives = serializers.ListField(child=serializers.CharField())
+
+
+class UnservedCellSerializer(serializers.Serializer):
+    """A cell (or a whole touchpoint or stage) a goal of the vision names that no open
+    initiative serves."""
+
+    touchpoint = NullableChoiceField(choices=choices.Touchpoint.choices)
+    journey_stage = NullableChoiceField(choices=choices.JourneyStage.choices)
+    goals = serializers.ListField(child=serializers.CharField())
+
+
+class JourneyFlagCountsSerializer(serializers.Serializer):
+    fragmented = serializers.IntegerField()
+    department_conflicts = serializers.IntegerField()
+    unserved = serializers.IntegerField()
+
+
+class JourneyMapReportSerializer(ReportScopeSerializer):
+    """Touchpoints × journey stages over the open initiatives, with the journey's flags."""
+
+    touchpoints = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    )
+    journey_stages = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.JourneyStage.choices)
+    )
+    count = serializers.IntegerField(help_text=_("Open initiatives in scope."))
+    unplaced_count = serializers.IntegerField(
+        help_text=_("Of those, the ones without a touchpoint or a journey stage.")
+    )
+    cells = JourneyCellSerializer(many=True)
+    fragmented = FragmentedJourneySerializer(many=True)
+    department_conflicts = DepartmentConflictSerializer(many=True)
+    unserved = UnservedCellSerializer(many=True)
+    flag_counts = JourneyFlagCountsSerializer()
+
+
+class StanceConflictSerializer(serializers.Serializer):
+    touchpoint = serializers.ChoiceField(choices=choices.Touchpoint.choices)
+    journey_stage = serializers.CharField(
+        allow_blank=True, help_text=_("The stance's journey stage; empty: the whole touchpoint.")
+    )
+    stance = serializers.ChoiceField(choices=choices.Stance.choices)
+
+
+class StanceContradictionSerializer(serializers.Serializer):
+    """An open customer-facing initiative that contradicts the vision's proactive stance."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    interaction_mode = serializers.ChoiceField(choices=choices.InteractionMode.choices)
+    lead_department = nullable_text()
+    lead_department_name = nullable_text()
+    owner_name = nullable_text()
+    conflicts = StanceConflictSerializer(many=True)
+    exception = serializers.BooleanField(
+        help_text=_("Moved past proposed anyway, with a note that justifies the exception.")
+    )
+    exception_note = nullable_text()
+    exception_at = serializers.DateTimeField(allow_null=True)
+
+
+class StanceExceptionSerializer(serializers.Serializer):
+    """A move that took contradicting work past proposed, and the note that justified it."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    from_stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    to_stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    at = serializers.DateTimeField()
+    quarter = serializers.CharField()
+    actor_name = serializers.CharField(allow_blank=True)
+    note = serializers.CharField()
+
+
+class TeamRowSerializer(serializers.Serializer):
+    """A customer-facing initiative's team: UX, data and departments."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    kind = serializers.ChoiceField(choices=choices.Kind.choices)
+    lead_department = nullable_text()
+    lead_department_name = nullable_text()
+    owner_name = nullable_text()
+    spanned_departments = serializers.IntegerField()
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=choices.TeamRoleKind.choices)
+    )
+    has_ux = serializers.BooleanField()
+    has_data = serializers.BooleanField()
+    flags = serializers.ListField(child=serializers.ChoiceField(choices=journey.TEAM_FLAGS))
+    cross_functional = serializers.BooleanField()
+
+
+class TeamFlagCountsSerializer(serializers.Serializer):
+    no_ux = serializers.IntegerField()
+    no_data = serializers.IntegerField()
+    single_department = serializers.IntegerField()
+
+
+class TeamCompositionReportSerializer(ReportScopeSerializer):
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    count = serializers.IntegerField()
+    cross_functional_count = serializers.IntegerField()
+    share_cross_functional = serializers.FloatField(
+        allow_null=True, help_text=_("cross_functional_count / count, 0–1; null: none.")
+    )
+    flag_counts = TeamFlagCountsSerializer()
+    results = TeamRowSerializer(many=True)
+
+
+class StanceConflictsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = StanceContradictionSerializer(many=True)
+
+
+class StanceExceptionsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = StanceExceptionSerializer(many=True)
+
+
+def _journey_rows(body: Mapping[str, Any]) -> Rows:
+    fragmented = {entry["journey_stage"] for entry in body["fragmented"]}
+    rows: Rows = [
+        {
+            **{key: cell[key] for key in ("touchpoint", "journey_stage", "count")},
+            "stages": LIST_SEPARATOR.join(f"{s['stage']}:{s['count']}" for s in cell["stages"]),
+            "alignment_level": cell["alignment_level"],
+            "departments": cell["departments"],
+            "no_shared_goal": cell["no_shared_goal"],
+            "fragmented_stage": cell["journey_stage"] in fragmented,
+            "unserved_goals": [],
+            "initiatives": cell["initiatives"],
+        }
+        for cell in body["cells"]
+    ]
+    rows.extend(
+        {
+            "touchpoint": entry["touchpoint"],
+            "journey_stage": entry["journey_stage"],
+            "count": 0,
+            "unserved_goals": entry["goals"],
+        }
+        for entry in body["unserved"]
+    )
+    return rows
+
+
+def _stance_rows(body: Mapping[str, Any]) -> Rows:
+    return [
+        {
+            **{key: value for key, value in row.items() if key != "conflicts"},
+            "conflicts": LIST_SEPARATOR.join(
+                f"{c['touchpoint']}/{c['journey_stage'] or '*'}: {c['stance']}"
+                for c in row["conflicts"]
+            ),
+        }
+        for row in body["results"]
+    ]
+
+
+def _link_cells(request: Request, body: dict[str, Any]) -> None:
+    """Each cell links to the initiative list filtered to it (open stages, the quarter)."""
+    base = reverse("api:initiative-list", request=request)
+    scope = [
+        ("stage", stage) for stage in choices.Stage.values if stage not in choices.CLOSED_STAGES
+    ]
+    if body.get("period"):
+        scope.append(("active_in", body["period"]))
+    for cell in body["cells"]:
+        query = QueryDict(mutable=True)
+        query["touchpoint"] = cell["touchpoint"]
+        query["journey_stage"] = cell["journey_stage"]
+        for name, value in scope:
+            query.appendlist(name, value)
+        cell["list_url"] = f"{base}?{query.urlencode()}"
+
+
 REPORTS: dict[str, Report] = {
     report.name: report
     for report in (
@@ -588,6 +835,74 @@ REPORTS: dict[str, Report] = {
                 "hypothesis, success criteria, learnings), so the PMO can close the gaps."
             ),
         ),
+        Report(
+            name="journey-map",
+            compute=journey.journey_map,
+            serializer=JourneyMapReportSerializer,
+            csv_columns=(
+                "touchpoint",
+                "journey_stage",
+                "count",
+                "stages",
+                "alignment_level",
+                "departments",
+                "no_shared_goal",
+                "fragmented_stage",
+                "unserved_goals",
+                "initiatives",
+            ),
+            csv_rows=_journey_rows,
+            listing=False,
+            linked=_link_cells,
+            description=gettext_lazy(
+                "The journey map: touchpoints × journey stages over the open initiatives, each "
+                "cell with its count, stage mix, strongest alignment and a link to the filtered "
+                "initiative list; flags journey stages served on several touchpoints by "
+                "initiatives sharing no system and no team member (fragmented), cells where "
+                "several departments work without a shared goal, and cells the vision's goals "
+                "name that nobody serves. CSV: one row per cell, then one per unserved cell."
+            ),
+        ),
+        Report(
+            name="proactive-stance",
+            compute=journey.stance_conflicts_report,
+            serializer=StanceConflictsReportSerializer,
+            csv_columns=_fields(StanceContradictionSerializer),
+            csv_rows=_stance_rows,
+            description=gettext_lazy(
+                "Open customer-facing initiatives whose touchpoints or interaction mode "
+                "contradict the vision's proactive stance (AI where it wants none, proactive AI "
+                "where it allows only reactive), with the exception granted if they went past "
+                "proposed anyway."
+            ),
+        ),
+        Report(
+            name="stance-exceptions",
+            compute=journey.stance_exceptions,
+            serializer=StanceExceptionsReportSerializer,
+            csv_columns=_fields(StanceExceptionSerializer),
+            csv_rows=_results,
+            description=gettext_lazy(
+                "Exceptions to the proactive stance granted in the quarter (by the day of the "
+                "move): each move past proposed of work that contradicts the stance, with the "
+                "note that justified it, newest first."
+            ),
+        ),
+        Report(
+            name="team-composition",
+            compute=journey.team_composition,
+            serializer=TeamCompositionReportSerializer,
+            csv_columns=_fields(TeamRowSerializer),
+            csv_rows=_results,
+            listing=False,
+            parameters=TeamParametersSerializer,
+            description=gettext_lazy(
+                "Customer-facing initiatives at a stage (default: pilots) and whether their "
+                "teams are cross-functional: a UX / service-design role, a data role (data "
+                "scientist, analyst) and more than one department; flags what is missing and "
+                "gives the share of cross-functional teams."
+            ),
+        ),
     )
 }
 
@@ -618,6 +933,10 @@ class ReportIndexSerializer(serializers.Serializer):
     overlaps = serializers.URLField()
     systems = serializers.URLField()
     gate_gaps = serializers.URLField()
+    journey_map = serializers.URLField()
+    proactive_stance = serializers.URLField()
+    stance_exceptions = serializers.URLField()
+    team_composition = serializers.URLField()
 
 
 class ReportViewSet(viewsets.GenericViewSet):
@@ -660,6 +979,8 @@ class ReportViewSet(viewsets.GenericViewSet):
                 "count": len(result),
                 "results": result,
             }
+        if report.linked is not None:
+            report.linked(request, result)
         body = report.serializer(result).data
         renderer = getattr(request, "accepted_renderer", None)
         if getattr(renderer, "format", None) != "csv":
@@ -736,3 +1057,23 @@ class ReportViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="gate-gaps")
     def gate_gaps(self, request: Request) -> Response:
         return self.report(request, "gate-gaps")
+
+    @_report_schema("journey-map")
+    @action(detail=False, methods=["get"], url_path="journey-map")
+    def journey_map(self, request: Request) -> Response:
+        return self.report(request, "journey-map")
+
+    @_report_schema("proactive-stance")
+    @action(detail=False, methods=["get"], url_path="proactive-stance")
+    def proactive_stance(self, request: Request) -> Response:
+        return self.report(request, "proactive-stance")
+
+    @_report_schema("stance-exceptions")
+    @action(detail=False, methods=["get"], url_path="stance-exceptions")
+    def stance_exceptions(self, request: Request) -> Response:
+        return self.report(request, "stance-exceptions")
+
+    @_report_schema("team-composition")
+    @action(detail=False, methods=["get"], url_path="team-composition")
+    def team_composition(self, request: Request) -> Response:
+        return self.report(request, "team-composition")

@@ -1,4 +1,5 @@
-"""`/visions/`, `/goals/` and `/measurements/`: the CX vision and its measurable goals."""
+"""`/visions/`, `/goals/`, `/measurements/` and `/proactive-stances/`: the CX vision, its
+measurable goals, and where it lets AI act proactively, only react, or not act at all."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from registry.api.core.viewsets import RegistryViewSet, bound
 from registry.models import (
     Goal,
     Measurement,
+    ProactiveStance,
     Vision,
 )
 from registry.selectors.filters import (
@@ -48,6 +50,7 @@ from registry.services.archive import (
     goal_archive,
     goal_restore,
 )
+from registry.services.strategy import stance_save
 
 
 class VisionSerializer(serializers.ModelSerializer):
@@ -111,6 +114,8 @@ class GoalSerializer(serializers.ModelSerializer):
             "target_date",
             "weight",
             "owner",
+            "touchpoints",
+            "journey_stages",
             "current",
             "current_on",
             "progress",
@@ -136,6 +141,45 @@ class MeasurementSerializer(serializers.ModelSerializer):
                 message=_("This goal already has a measurement on that day."),
             )
         ]
+
+
+class ProactiveStanceSerializer(serializers.ModelSerializer):
+    """Leadership's decision for one touchpoint (and optionally one journey stage)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:proactivestance-detail")
+    vision = vision_field()
+    journey_stage = serializers.ChoiceField(
+        choices=choices.JourneyStage.choices,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text=_("Empty: every journey stage at this touchpoint."),
+    )
+
+    class Meta:
+        model = ProactiveStance
+        fields = [
+            "url",
+            "id",
+            "vision",
+            "touchpoint",
+            "journey_stage",
+            "stance",
+            "rationale",
+            "version",
+            *TIMESTAMPS,
+        ]
+        read_only_fields = ["id", "version", *TIMESTAMPS]
+
+
+class ProactiveStanceFilterSet(filters.FilterSet):
+    vision = by_id(Vision.objects.all(), str(_("vision with id")))
+    touchpoint = filters.ChoiceFilter(choices=choices.Touchpoint.choices)
+    stance = filters.ChoiceFilter(choices=choices.Stance.choices)
+
+    class Meta:
+        model = ProactiveStance
+        fields: list[str] = []
 
 
 class VisionFilterSet(filters.FilterSet):
@@ -274,3 +318,31 @@ class MeasurementViewSet(RegistryViewSet):
     queryset = Measurement.objects.select_related("goal")
     serializer_class = MeasurementSerializer
     filterset_class = MeasurementFilterSet
+
+
+class ProactiveStanceViewSet(RegistryViewSet):
+    """The vision's proactive stance per touchpoint (optionally per journey stage): whether
+    AI may act proactively, only react, or not be used. The PMO writes it; moving customer-
+    facing work that contradicts the active vision's stance past proposed needs a note that
+    justifies the exception."""
+
+    queryset = ProactiveStance.objects.select_related("vision").order_by(
+        "vision", "touchpoint", "journey_stage", "id"
+    )
+    serializer_class = ProactiveStanceSerializer
+    filterset_class = ProactiveStanceFilterSet
+    # Nothing is hard-deleted through the API: a stance is changed (e.g. to proactive, which
+    # restricts nothing); the PMO removes one in the vision's admin page, with history.
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        row = stance_save(actor=request_actor(self.request), data=serializer.validated_data)
+        serializer.instance = self.refetch(row)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        row = stance_save(
+            actor=request_actor(self.request),
+            stance=bound(serializer),
+            data=serializer.validated_data,
+        )
+        serializer.instance = self.refetch(row)

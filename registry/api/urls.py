@@ -18,7 +18,12 @@ from registry.api.parts import (
 from registry.api.reports import ReportViewSet
 from registry.api.reviews import ReviewDecisionViewSet, ReviewViewSet
 from registry.api.saved_views import SavedViewViewSet
-from registry.api.strategy import GoalViewSet, MeasurementViewSet, VisionViewSet
+from registry.api.strategy import (
+    GoalViewSet,
+    MeasurementViewSet,
+    ProactiveStanceViewSet,
+    VisionViewSet,
+)
 from registry.api.sync import InitiativeSyncBatchView, InitiativeSyncView
 from registry.api.webhooks import WebhookSubscriptionViewSet
 
@@ -36,6 +41,7 @@ router.APIRootView = RootView
 router.register("visions", VisionViewSet, basename="vision")
 router.register("goals", GoalViewSet, basename="goal")
 router.register("measurements", MeasurementViewSet, basename="measurement")
+router.register("proactive-stances", ProactiveStanceViewSet, basename="proactivestance")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("people", PersonViewSet, basename="person")
 router.register("systems", SystemViewSet, basename="system")

@@ -456,9 +456,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     if period and period not in quarter_choices:
         quarter_choices.append(period)
+    from registry.board.journey import journey_summary  # the journey page imports this one
+
     context = {
         **admin.site.each_context(request),
         "title": _("Portfolio dashboard"),
+        "journey": journey_summary(user=request.user, vision=vision, period=period),
         "form": form,
         "vision": vision,
         "period": period,

@@ -1,17 +1,20 @@
 """The PMO's and the board's pages, mounted at /admin/registry/board/: the portfolio
-dashboard and the quarterly review (go through, decide, close, compare, print, export).
+dashboard, the customer journey page and the quarterly review (go through, decide, close,
+compare, print, export).
 """
 
 from django.urls import path
 
 from registry.board import reviews as review_views
 from registry.board.dashboard import dashboard, reader_view
+from registry.board.journey import journey_page
 from registry.board.reviews import writer_view
 
 app_name = "registry_board"
 
 urlpatterns = [
     path("", reader_view(dashboard), name="dashboard"),
+    path("journey/", reader_view(journey_page), name="journey"),
     path("reviews/open/", writer_view(review_views.review_open_view), name="review-open"),
     path("reviews/<int:pk>/", reader_view(review_views.review_page), name="review"),
     path(

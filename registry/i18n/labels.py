@@ -26,6 +26,8 @@ from registry.choices import (
     ReviewStatus,
     RiskTier,
     Stage,
+    Stance,
+    TeamRoleKind,
     Touchpoint,
     VisionStatus,
 )
@@ -46,6 +48,8 @@ VOCABULARIES: dict[str, type[Choices]] = {
     "note_kind": NoteKind,
     "review_status": ReviewStatus,
     "vision_status": VisionStatus,
+    "stance": Stance,
+    "team_role": TeamRoleKind,
 }
 
 

@@ -28,7 +28,15 @@ from registry.models.organisation import Department, Person, System, Tag
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
 from registry.models.saved_views import SavedView
-from registry.models.strategy import Goal, GoalQuerySet, Measurement, Vision, VisionQuerySet
+from registry.models.strategy import (
+    Goal,
+    GoalQuerySet,
+    Measurement,
+    ProactiveStance,
+    Vision,
+    VisionQuerySet,
+    stance_conflicts,
+)
 from registry.models.tokens import ApiToken
 from registry.models.webhooks import (
     OutboxEvent,
@@ -59,6 +67,7 @@ __all__ = [
     "OutboxEvent",
     "Person",
     "PortfolioRollup",
+    "ProactiveStance",
     "Review",
     "ReviewDecision",
     "SavedView",
@@ -73,4 +82,5 @@ __all__ = [
     "WebhookSubscription",
     "WorkerHeartbeat",
     "event_indexes",
+    "stance_conflicts",
 ]

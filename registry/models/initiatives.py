@@ -769,6 +769,14 @@ class StageChange(models.Model):
         help_text=_("Set when the initiative was brought in at this stage by sync or import."),
     )
     note = models.TextField(_("note"), blank=True)
+    stance_exception = models.BooleanField(
+        _("stance exception"),
+        default=False,
+        help_text=_(
+            "The move took work that contradicts the vision's proactive stance past proposed; "
+            "the note justifies it."
+        ),
+    )
 
     class Meta:
         ordering = ["initiative", "at", "id"]

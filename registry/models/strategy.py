@@ -1,10 +1,19 @@
-"""The strategy: the CX vision, its measurable goals and their measurements."""
+"""The strategy: the CX vision, its measurable goals and their measurements, and the vision's
+proactive stance — per touchpoint (optionally per journey stage) whether AI may act
+proactively, only react, or not be used at all.
+
+The stance rule (`stance_conflicts`) is a plain function over the stance table and an
+initiative's own fields, so the lifecycle gate, sync's dry run on an unsaved candidate and the
+reports all apply the same rule.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 import pghistory
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
@@ -148,6 +157,21 @@ class Goal(TimestampedModel):
         blank=True,
         related_name="owned_goals",
     )
+    # The journey cells the goal is about; the journey map flags those no initiative serves.
+    touchpoints = ArrayField(
+        models.CharField(max_length=30, choices=choices.Touchpoint.choices),
+        verbose_name=_("touchpoints"),
+        default=list,
+        blank=True,
+        help_text=_("Where customers should feel the goal; empty: not tied to a touchpoint."),
+    )
+    journey_stages = ArrayField(
+        models.CharField(max_length=30, choices=choices.JourneyStage.choices),
+        verbose_name=_("journey stages"),
+        default=list,
+        blank=True,
+        help_text=_("Which journey stages the goal is about; empty: not tied to a stage."),
+    )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
 
@@ -226,3 +250,103 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.goal.code} {self.observed_on}: {self.value}"
+
+
+# (touchpoint, journey stage or "") -> stance code
+StanceTable = Mapping[tuple[str, str], str]
+
+
+class ProactiveStanceQuerySet(models.QuerySet):
+    def table(self, vision_id: int | None) -> dict[tuple[str, str], str]:
+        """The vision's stances keyed by (touchpoint, journey stage or "")."""
+        if vision_id is None:
+            return {}
+        rows = self.filter(vision_id=vision_id).values_list("touchpoint", "journey_stage", "stance")
+        return {(touchpoint, stage): stance for touchpoint, stage, stance in rows}
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    meta=event_indexes("stance"),
+)
+class ProactiveStance(TimestampedModel):
+    """Leadership's decision where AI may act proactively, only react, or not act at all."""
+
+    vision = models.ForeignKey(
+        Vision, verbose_name=_("vision"), on_delete=models.CASCADE, related_name="stances"
+    )
+    touchpoint = models.CharField(
+        _("touchpoint"), max_length=30, choices=choices.Touchpoint.choices
+    )
+    journey_stage = models.CharField(
+        _("journey stage"),
+        max_length=30,
+        choices=choices.JourneyStage.choices,
+        blank=True,
+        help_text=_("Empty: every journey stage at this touchpoint."),
+    )
+    stance = models.CharField(_("stance"), max_length=10, choices=choices.Stance.choices)
+    rationale = models.TextField(_("rationale"))
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    objects = ProactiveStanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vision", "touchpoint", "journey_stage"]
+        verbose_name = _("proactive stance")
+        verbose_name_plural = _("proactive stances")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vision", "touchpoint", "journey_stage"],
+                name="registry_proactivestance_unique_cell",
+                violation_error_message=_(
+                    "The vision already has a stance for this touchpoint and journey stage."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(rationale__regex=r"^\s*$"),
+                name="registry_proactivestance_rationale_set",
+                violation_error_message=_("A stance needs a rationale."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.get_touchpoint_display()
+        if self.journey_stage:
+            where = f"{where} · {self.get_journey_stage_display()}"
+        return f"{where}: {self.get_stance_display()}"
+
+
+def stance_conflicts(
+    stances: StanceTable,
+    *,
+    touchpoints: Iterable[str],
+    journey_stages: Iterable[str],
+    interaction_mode: str,
+    customer_facing: bool,
+) -> list[dict[str, str]]:
+    """Where a customer-facing initiative contradicts the stance: AI at a touchpoint (stage)
+    where the vision wants none, or proactive AI where it allows only reactive AI.
+
+    The most specific stance wins: (touchpoint, stage) before the touchpoint's own. Work that
+    does not face the customer contradicts nothing: the stance is about how AI meets them.
+    Each conflict names the stance's cell (journey_stage "" = the whole touchpoint).
+    """
+    if not customer_facing or not stances:
+        return []
+    stages = list(journey_stages) or [""]
+    conflicts: list[dict[str, str]] = []
+    for touchpoint in touchpoints:
+        for stage in stages:
+            cell = (touchpoint, stage) if (touchpoint, stage) in stances else (touchpoint, "")
+            stance = stances.get(cell)
+            contradicts = stance == choices.Stance.NO_AI or (
+                stance == choices.Stance.REACTIVE
+                and interaction_mode == choices.InteractionMode.PROACTIVE
+            )
+            conflict = {"touchpoint": cell[0], "journey_stage": cell[1], "stance": str(stance)}
+            if contradicts and conflict not in conflicts:
+                conflicts.append(conflict)
+    return conflicts

@@ -28,7 +28,14 @@ from registry.choices import (
     Stage,
     VisionStatus,
 )
-from registry.models import Alignment, Initiative, ReviewDecision, StageChange
+from registry.models import (
+    Alignment,
+    Initiative,
+    ProactiveStance,
+    ReviewDecision,
+    StageChange,
+    stance_conflicts,
+)
 from registry.permissions import Actor
 from registry.services.errors import ForbiddenError, StateConflictError
 from registry.services.history import actor_label
@@ -91,6 +98,27 @@ def has_primary_active_alignment(initiative: Initiative) -> bool:
     ).exists()
 
 
+def active_stance_conflicts(initiative: Initiative) -> list[dict[str, str]]:
+    """Where the initiative (saved or not) contradicts the active vision's proactive stance."""
+    if not initiative.customer_facing or not initiative.touchpoints:
+        return []  # nothing to contradict: no query
+    rows = ProactiveStance.objects.filter(vision__status=VisionStatus.ACTIVE).values_list(
+        "touchpoint", "journey_stage", "stance"
+    )
+    return stance_conflicts(
+        {(touchpoint, stage): stance for touchpoint, stage, stance in rows},
+        touchpoints=initiative.touchpoints,
+        journey_stages=initiative.journey_stages,
+        interaction_mode=initiative.interaction_mode,
+        customer_facing=initiative.customer_facing,
+    )
+
+
+def is_stance_exception(move: Move, initiative: Initiative) -> bool:
+    """The move takes work that contradicts the stance past proposed (its note justifies it)."""
+    return Gate.STANCE_EXCEPTION in move.gates and bool(active_stance_conflicts(initiative))
+
+
 def missing_evidence(
     initiative: Initiative,
     gates: Iterable[str],
@@ -115,6 +143,9 @@ def missing_evidence(
         Gate.LEARNINGS: lambda: bool(initiative.learnings.strip()),
         Gate.NOTE: lambda: bool(note.strip()),
         Gate.RISK_NOT_PROHIBITED: lambda: initiative.risk_tier != RiskTier.PROHIBITED,
+        Gate.STANCE_EXCEPTION: lambda: (
+            bool(note.strip()) or not active_stance_conflicts(initiative)
+        ),
     }
     return [gate for gate in gates if not checks[gate]()]
 
@@ -242,6 +273,7 @@ def initiative_transition(
     if refusal is not None:
         raise refusal
     move = check_move(locked, to_stage, note=note)
+    stance_exception = is_stance_exception(move, locked)
     now = timezone.now()
     locked.paused_from = move.from_stage if to_stage == Stage.PAUSED else ""
     locked.stage = to_stage
@@ -266,6 +298,7 @@ def initiative_transition(
         by=who.login,
         actor_name=actor_name or who.name,
         note=note,
+        stance_exception=stance_exception,
     )
     for field in update_fields:
         setattr(initiative, field, getattr(locked, field))

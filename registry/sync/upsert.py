@@ -181,6 +181,8 @@ class ItemPlan:
     note: str = ""
     existing: Initiative | None = None
     moves: list[tuple[str, str]] = field(default_factory=list)
+    # Moves that take work contradicting the proactive stance past proposed (the note says why).
+    stance_exceptions: set[tuple[str, str]] = field(default_factory=set)
     changed_fields: set[str] = field(default_factory=set)
 
 
@@ -805,6 +807,15 @@ def planned_primary_alignment(plan: ItemPlan) -> bool:
     return any(a.is_primary and a.live for a in plan.existing.sync_relations.alignments)
 
 
+# What the proactive stance gate reads on an item (`lifecycle.active_stance_conflicts`).
+STANCE_FIELDS: tuple[str, ...] = (
+    "touchpoints",
+    "journey_stages",
+    "interaction_mode",
+    "customer_facing",
+)
+
+
 def plan_moves(plan: ItemPlan) -> None:
     """Check each move of an update's stage change against the gates, on the merged values."""
     existing = plan.existing
@@ -812,7 +823,14 @@ def plan_moves(plan: ItemPlan) -> None:
     candidate = Initiative(
         **{
             name: merged_value(plan, name)
-            for name in ("summary", "hypothesis", "success_criteria", "learnings", "risk_tier")
+            for name in (
+                "summary",
+                "hypothesis",
+                "success_criteria",
+                "learnings",
+                "risk_tier",
+                *STANCE_FIELDS,
+            )
         },
         owner_id=merged_value(plan, "owner_id") if plan.new_owner is None else -1,
         key=existing.key,
@@ -834,12 +852,14 @@ def plan_moves(plan: ItemPlan) -> None:
     for from_stage, to_stage in path:
         candidate.stage = from_stage
         try:
-            lifecycle.check_move(
+            move = lifecycle.check_move(
                 candidate, to_stage, note=plan.note, has_primary_alignment=has_primary
             )
         except lifecycle.TransitionError as error:
             plan.result.errors.append(ItemError("stage", error.code, error.message))
             return
+        if lifecycle.is_stance_exception(move, candidate):
+            plan.stance_exceptions.add((from_stage, to_stage))
     plan.moves = path
 
 
@@ -1115,6 +1135,7 @@ def write_stage_changes(
             by=user,
             actor_name=actor_name,
             note=plan.note,
+            stance_exception=(from_stage, to_stage) in plan.stance_exceptions,
         )
         for plan in updates
         for from_stage, to_stage in plan.moves

@@ -1,6 +1,7 @@
 """`{% board_nav %}`: the board's pages, one click from the admin index and from every board
-page — the dashboard, the current review's walkthrough (or the last one's), its board
-summary, the spreadsheet import (for the PMO), saved views and the initiative list.
+page — the dashboard, the customer journey page, the current review's walkthrough (or the
+last one's), its board summary, the spreadsheet import (for the PMO), saved views and the
+initiative list.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def board_nav(context: dict[str, Any], current: str = "") -> dict[str, Any]:
     return {
         "current": current,
         "dashboard_url": reverse("registry_board:dashboard"),
+        "journey_url": reverse("registry_board:journey"),
         "open_review": open_review,
         "last_closed": last_closed,
         "import_url": (reverse("registry_import:start") if may_import(user) else None),
