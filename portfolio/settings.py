@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "registry.choices.ReviewStatus",
         "InitiativeKindEnum": "registry.choices.Kind",
         "NoteKindEnum": "registry.choices.NoteKind",
+        "VoiceReviewOutcomeEnum": "registry.choices.VoiceReviewOutcome",
+        "LearningOutcomeEnum": "registry.choices.LearningOutcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

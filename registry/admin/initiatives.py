@@ -34,6 +34,7 @@ from registry.admin.base import (
 from registry.admin.changelist import LeadDepartmentFilter
 from registry.admin.export import ExportActionsMixin
 from registry.admin.history import StageJournalGoesWithItsInitiativeMixin
+from registry.admin.learning import LearningInline, VoiceReviewInline, tell_similar_learnings
 from registry.admin.saved_views import SavedViewFilter
 from registry.board.dashboard import ActiveInFilter
 from registry.choices import (
@@ -479,6 +480,8 @@ class InitiativeAdmin(
         DependencyInline,
         DependentInline,
         NoteInline,
+        VoiceReviewInline,
+        LearningInline,
         StageChangeInline,
     )
     readonly_fields = (
@@ -734,10 +737,12 @@ class InitiativeAdmin(
 
     def response_add(self, request: HttpRequest, obj: Initiative, post_url_continue=None):
         self._warn_about_overlaps(request, obj)
+        tell_similar_learnings(self, request, obj)
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request: HttpRequest, obj: Initiative) -> HttpResponse:
         self._warn_about_overlaps(request, obj)
+        tell_similar_learnings(self, request, obj)
         if "_move" in request.POST:
             # "Save and move": the form's changes are saved; now the move, on the saved row.
             form = StageMoveForm(request.POST, initiative=obj, prefix=MOVE_PREFIX)

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registry import permissions
+from registry.board.learning import learning_panels
 from registry.choices import (
     CLOSED_STAGES,
     STAGE_ORDER,
@@ -470,6 +471,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         and vision.status == "active"
         and period is not None,
         **dashboard_data(user=request.user, vision=vision, period=period),
+        **learning_panels(user=request.user, period=period),
     }
     return render(request, "registry/dashboard/dashboard.html", context)
 

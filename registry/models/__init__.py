@@ -24,6 +24,12 @@ from registry.models.initiatives import (
     StageChange,
     TeamRole,
 )
+from registry.models.learning import (
+    Learning,
+    VoiceReview,
+    speaks_to_customers,
+    speaks_to_customers_condition,
+)
 from registry.models.organisation import Department, Person, System, Tag
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
@@ -53,6 +59,7 @@ __all__ = [
     "Initiative",
     "InitiativeQuerySet",
     "InitiativeRollup",
+    "Learning",
     "Measurement",
     "NextInitiativeKey",
     "Note",
@@ -69,8 +76,11 @@ __all__ = [
     "TimestampedModel",
     "Vision",
     "VisionQuerySet",
+    "VoiceReview",
     "WebhookDelivery",
     "WebhookSubscription",
     "WorkerHeartbeat",
     "event_indexes",
+    "speaks_to_customers",
+    "speaks_to_customers_condition",
 ]

@@ -30,6 +30,7 @@ from registry.choices import (
 )
 from registry.models import Alignment, Initiative, ReviewDecision, StageChange
 from registry.permissions import Actor
+from registry.selectors.learning import voice_review_gate_met
 from registry.services.errors import ForbiddenError, StateConflictError
 from registry.services.history import actor_label
 
@@ -115,6 +116,7 @@ def missing_evidence(
         Gate.LEARNINGS: lambda: bool(initiative.learnings.strip()),
         Gate.NOTE: lambda: bool(note.strip()),
         Gate.RISK_NOT_PROHIBITED: lambda: initiative.risk_tier != RiskTier.PROHIBITED,
+        Gate.VOICE_REVIEW: lambda: voice_review_gate_met(initiative),
     }
     return [gate for gate in gates if not checks[gate]()]
 

@@ -812,9 +812,14 @@ def plan_moves(plan: ItemPlan) -> None:
     candidate = Initiative(
         **{
             name: merged_value(plan, name)
-            for name in ("summary", "hypothesis", "success_criteria", "learnings", "risk_tier")
+            for name in (
+                *("summary", "hypothesis", "success_criteria", "learnings", "risk_tier"),
+                # Whether it speaks to customers (the voice review gate).
+                *("kind", "touchpoints", "customer_facing"),
+            )
         },
         owner_id=merged_value(plan, "owner_id") if plan.new_owner is None else -1,
+        pk=existing.pk,
         key=existing.key,
         stage=existing.stage,
         paused_from=existing.paused_from,

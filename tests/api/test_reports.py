@@ -39,6 +39,7 @@ REPORTS = [
     "overlaps",
     "systems",
     "gate-gaps",
+    "voice-review-gaps",
 ]
 
 
