@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
         "JourneyStagesEnum": "registry.choices.JourneyStage",
         "RoleEnum": "registry.choices.TeamRoleKind",
         "AlignmentLevelEnum": "registry.choices.AlignmentLevel",
+        "VoiceReviewOutcomeEnum": "registry.choices.VoiceReviewOutcome",
+        "LearningOutcomeEnum": "registry.choices.LearningOutcome",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -125,6 +125,7 @@ class Gate(models.TextChoices):
         "stance_exception",
         _("a note justifying the exception to the vision's proactive stance"),
     )
+    VOICE_REVIEW = "voice_review", _("a passed voice review (it speaks to customers)")
 
 
 # (from, to) -> gates. Moves to paused/stopped and back from paused are added by rule below.
@@ -136,7 +137,7 @@ MAIN_TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
         Gate.STANCE_EXCEPTION,
     ),
     (Stage.APPROVED, Stage.PILOT): (Gate.HYPOTHESIS, Gate.SUCCESS_CRITERIA),
-    (Stage.PILOT, Stage.SCALING): (Gate.LEARNINGS,),
+    (Stage.PILOT, Stage.SCALING): (Gate.LEARNINGS, Gate.VOICE_REVIEW),
     (Stage.PILOT, Stage.STOPPED): (Gate.LEARNINGS, Gate.NOTE),
     (Stage.SCALING, Stage.PRODUCTION): (),
     (Stage.PRODUCTION, Stage.RETIRED): (),
@@ -295,3 +296,31 @@ class Channel(models.TextChoices):
     SYNC = "sync", _("Sync")
     IMPORT = "import", _("Import")
     COMMAND = "command", _("Command")
+
+
+# Kinds of AI that talk to customers in the company's name: when customer-facing, how they
+# speak is reviewed against the vision's voice principles (`registry.models.learning`).
+SPEAKING_KINDS: frozenset[str] = frozenset({Kind.CHATBOT, Kind.VOICEBOT, Kind.GENERATIVE_CONTENT})
+# Of those, the ones that hold conversations: at a touchpoint, they talk to customers there.
+CONVERSATIONAL_KINDS: frozenset[str] = frozenset({Kind.CHATBOT, Kind.VOICEBOT})
+
+
+class VoiceReviewOutcome(models.TextChoices):
+    PASSED = "passed", _("Passed")
+    NEEDS_CHANGES = "needs_changes", _("Needs changes")
+    FAILED = "failed", _("Failed")
+
+
+class LearningOutcome(models.TextChoices):
+    """What became of a pilot's hypothesis."""
+
+    CONFIRMED = "confirmed", _("Confirmed")
+    REFUTED = "refuted", _("Refuted")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+
+# Stages at which an initiative has been tried (a pilot, or was one) or stopped: the ones
+# that have something to teach. A learning tied to a review decision may come from any stage.
+LEARNING_STAGES: frozenset[str] = frozenset(
+    {Stage.PILOT, Stage.SCALING, Stage.PRODUCTION, Stage.RETIRED, Stage.STOPPED}
+)

@@ -37,6 +37,7 @@ from registry.choices import (
     InteractionMode,
     JourneyStage,
     Kind,
+    LearningOutcome,
     Metric,
     NoteKind,
     ReviewStatus,
@@ -47,6 +48,7 @@ from registry.choices import (
     TeamRoleKind,
     Touchpoint,
     VisionStatus,
+    VoiceReviewOutcome,
 )
 from registry.models import (
     Alignment,
@@ -54,6 +56,7 @@ from registry.models import (
     Dependency,
     Goal,
     Initiative,
+    Learning,
     Measurement,
     Note,
     Person,
@@ -65,6 +68,7 @@ from registry.models import (
     Tag,
     TeamRole,
     Vision,
+    VoiceReview,
 )
 from registry.quarters import quarter_bounds
 from registry.services.history import history_context
@@ -145,7 +149,8 @@ def _fields(names: str) -> frozenset[str]:
 
 # The fields each entry may have: anything else is a typo and fails the load.
 SECTION_KEYS = _fields(
-    "company departments people systems tags visions initiatives dependencies reviews"
+    "company departments people systems tags visions initiatives dependencies reviews "
+    "voice_principles voice_reviews learnings"
 )
 DEPARTMENT_KEYS = _fields("slug name function")
 PERSON_KEYS = _fields("email name department title")
@@ -172,6 +177,9 @@ NOTE_KEYS = _fields("at kind text")
 DEPENDENCY_KEYS = _fields("from to note")
 REVIEW_KEYS = _fields("vision period held_on status summary notes decisions")
 DECISION_KEYS = _fields("initiative decision rationale")
+VOICE_PRINCIPLE_KEYS = _fields("vision tone language ai_disclosure handover")
+VOICE_REVIEW_KEYS = _fields("initiative at outcome note reviewer")
+LEARNING_KEYS = _fields("initiative hypothesis outcome effect lesson recorded_on")
 
 
 def read_demo_file(path: str | Path) -> dict[str, Any]:
@@ -347,6 +355,7 @@ class _DemoLoader:
         self.load_organisation()
         self.load_visions()
         self.load_initiatives()
+        self.load_voice_and_learnings()
         self.load_dependencies()
         self.walk(before_review=True)
         self.load_reviews()
@@ -693,6 +702,45 @@ class _DemoLoader:
                 except TransitionError as exc:
                     raise DemoDataError(f"initiative {plan.ref!r}: {exc.message}") from exc
 
+    def load_voice_and_learnings(self) -> None:
+        """The vision's voice principles, voice reviews and learnings (before the walk: a
+        customer-facing pilot scales only with a passed voice review)."""
+        for entry in self.data.get("voice_principles") or ():
+            _check_keys(entry, VOICE_PRINCIPLE_KEYS, "voice principles")
+            vision = self.review_vision(entry.get("vision", "active"), "voice principles")
+            for name in ("tone", "language", "ai_disclosure", "handover"):
+                setattr(vision, f"voice_{name}", str(entry.get(name) or "").strip())
+            vision.save()
+        reviews = []
+        for entry in self.data.get("voice_reviews") or ():
+            _check_keys(entry, VOICE_REVIEW_KEYS, "voice review")
+            where = f"voice review of {entry.get('initiative')!r}"
+            reviews.append(
+                VoiceReview(
+                    initiative=self.planned_initiative(entry.get("initiative"), where).initiative,
+                    reviewed_at=_at(entry.get("at"), datetime.time(11), where),
+                    outcome=_choice(entry.get("outcome"), VoiceReviewOutcome, f"{where} outcome"),
+                    note=str(entry.get("note") or "").strip(),
+                    reviewer_name=str(entry.get("reviewer") or self.actor_name),
+                )
+            )
+        VoiceReview.objects.bulk_create(reviews)
+        learnings = []
+        for entry in self.data.get("learnings") or ():
+            _check_keys(entry, LEARNING_KEYS, "learning")
+            where = f"learning of {entry.get('initiative')!r}"
+            learnings.append(
+                Learning(
+                    initiative=self.planned_initiative(entry.get("initiative"), where).initiative,
+                    hypothesis=str(entry.get("hypothesis") or "").strip(),
+                    outcome=_choice(entry.get("outcome"), LearningOutcome, f"{where} outcome"),
+                    effect=str(entry.get("effect") or "").strip(),
+                    lesson=str(entry.get("lesson") or "").strip(),
+                    recorded_on=_date(entry.get("recorded_on"), f"{where} recorded_on"),
+                )
+            )
+        Learning.objects.bulk_create(learnings)
+
     def load_reviews(self) -> None:
         for entry in self.data.get("reviews") or ():
             _check_keys(entry, REVIEW_KEYS, f"review {entry.get('period')!r}")
@@ -773,6 +821,8 @@ def demo_counts() -> dict[str, int]:
         "stage changes": StageChange.objects.count(),
         "reviews": Review.objects.count(),
         "review decisions": ReviewDecision.objects.count(),
+        "voice reviews": VoiceReview.objects.count(),
+        "learnings": Learning.objects.count(),
     }
 
 

@@ -221,3 +221,15 @@ def can_change_saved_view(user: Any, view: Any) -> bool:
     if is_pmo(user):
         return True
     return getattr(user, "is_authenticated", False) and view.owner_id == user.pk
+
+
+def can_record_voice_review(user: Any, token: Any = None) -> bool:
+    """Voice reviews are the PMO's: a passed review opens the pilot → scaling gate, so a
+    team (or its syncing tool) passing its own chatbot would make the gate meaningless."""
+    return is_pmo(user)
+
+
+def can_record_learning(user: Any, initiative: Any, token: Any = None) -> bool:
+    """A learning is written by whoever may change its initiative (the PMO, its writers, the
+    integration of its source): the people who ran the experiment."""
+    return can_change_initiative(user, initiative, token)

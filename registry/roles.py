@@ -41,6 +41,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "webhookdelivery": ("view", "change"),
         # Everyone's saved views (registry.permissions.can_change_saved_view).
         "savedview": ALL,
+        # Voice reviews are records: added, never changed or deleted.
+        "voicereview": ("view", "add"),
+        # Learnings are corrected, never deleted (the library keeps what was learned).
+        "learning": ("view", "add", "change"),
     },
     CONTRIBUTOR: {
         **dict.fromkeys(DOMAIN_MODELS, VIEW),
@@ -52,12 +56,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "teamrole": ALL,
         "dependency": ALL,
         "note": ("view", "add", "change"),
+        "voicereview": VIEW,
+        "learning": ("view", "add", "change"),  # their initiatives' learnings
     },
     # The board reads the portfolio and keeps its own saved views.
     VIEWER: {
         **dict.fromkeys(DOMAIN_MODELS, VIEW),
         "savedview": ALL,
         "initiative": ("view", "add"),  # propose ideas
+        "voicereview": VIEW,
+        "learning": VIEW,
     },
     INTEGRATION: {},
 }

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin import (  # noqa: F401  (each module registers its model admins)
     initiatives,
+    learning,
     organisation,
     parts,
     reviews,

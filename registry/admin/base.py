@@ -302,6 +302,10 @@ class RegistryModelAdmin(
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         """An initiative's parts through `registry.services.parts`; other inlines (a goal's
         measurements) with their versions bumped in the database."""
+        save_rows = getattr(formset, "save_rows", None)
+        if save_rows is not None:  # an inline that saves through its own service
+            save_rows(request, formset)
+            return
         if formset.model in OWNING_INITIATIVE:
             save_parts(request, formset)
             return

@@ -34,8 +34,9 @@ from registry.admin.base import (
 from registry.admin.changelist import LeadDepartmentFilter
 from registry.admin.export import ExportActionsMixin
 from registry.admin.history import StageJournalGoesWithItsInitiativeMixin
+from registry.admin.learning import LearningInline, VoiceReviewInline, tell_similar_learnings
 from registry.admin.saved_views import SavedViewFilter
-from registry.board.dashboard import ActiveInFilter
+from registry.board.scope import ActiveInFilter
 from registry.choices import (
     ALIGNMENT_LEVEL_BY_STRENGTH,
     AlignmentLevel,
@@ -496,6 +497,8 @@ class InitiativeAdmin(
         DependencyInline,
         DependentInline,
         NoteInline,
+        VoiceReviewInline,
+        LearningInline,
         StageChangeInline,
     )
     readonly_fields = (
@@ -751,10 +754,12 @@ class InitiativeAdmin(
 
     def response_add(self, request: HttpRequest, obj: Initiative, post_url_continue=None):
         self._warn_about_overlaps(request, obj)
+        tell_similar_learnings(self, request, obj)
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request: HttpRequest, obj: Initiative) -> HttpResponse:
         self._warn_about_overlaps(request, obj)
+        tell_similar_learnings(self, request, obj)
         if "_move" in request.POST:
             # "Save and move": the form's changes are saved; now the move, on the saved row.
             form = StageMoveForm(request.POST, initiative=obj, prefix=MOVE_PREFIX)

@@ -32,7 +32,7 @@ from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
 from registry.models import Vision
 from registry.quarters import quarter_bounds
-from registry.selectors import journey, reports
+from registry.selectors import journey, learning, reports
 
 Rows = list[dict[str, Any]]
 
@@ -117,6 +117,12 @@ def _system_rows(body: Mapping[str, Any]) -> Rows:
 
 def _results(body: Mapping[str, Any]) -> Rows:
     return list(body["results"])
+
+
+def _voice_rows(body: Mapping[str, Any]) -> Rows:
+    return [
+        {**row, "touchpoints": LIST_SEPARATOR.join(row["touchpoints"])} for row in body["results"]
+    ]
 
 
 PORTFOLIO_TOTAL_COLUMNS = (
@@ -378,6 +384,31 @@ class GateGapSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=choices.Gate.choices),
         help_text=_("The missing evidence, in lifecycle order."),
     )
+
+
+class VoiceReviewGapSerializer(serializers.Serializer):
+    """An open customer-facing AI whose latest voice review did not pass (or that has none)."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=choices.Kind.choices)
+    stage = serializers.ChoiceField(choices=choices.Stage.choices)
+    touchpoints = serializers.ListField(child=serializers.ChoiceField(choices.Touchpoint.choices))
+    customer_facing = serializers.BooleanField()
+    lead_department = nullable_text()
+    lead_department_name = nullable_text()
+    owner_name = nullable_text()
+    owner_email = nullable_text()
+    latest_voice_outcome = NullableChoiceField(
+        choices=choices.VoiceReviewOutcome.choices,
+        help_text=_("The latest voice review's outcome; null when it was never reviewed."),
+    )
+    latest_voice_reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class VoiceReviewGapsReportSerializer(ReportScopeSerializer):
+    count = serializers.IntegerField()
+    results = VoiceReviewGapSerializer(many=True)
 
 
 class OverlapMemberSerializer(serializers.Serializer):
@@ -903,6 +934,18 @@ REPORTS: dict[str, Report] = {
                 "gives the share of cross-functional teams."
             ),
         ),
+        Report(
+            name="voice-review-gaps",
+            compute=learning.voice_review_gaps,
+            serializer=VoiceReviewGapsReportSerializer,
+            csv_columns=_fields(VoiceReviewGapSerializer),
+            csv_rows=_voice_rows,
+            description=gettext_lazy(
+                "Customer-facing AI (chatbots, voicebots, generative content that customers "
+                "meet) that is still open and whose latest voice review did not pass, or that "
+                "was never reviewed: pilots first, as they cannot scale without one."
+            ),
+        ),
     )
 }
 
@@ -937,6 +980,7 @@ class ReportIndexSerializer(serializers.Serializer):
     proactive_stance = serializers.URLField()
     stance_exceptions = serializers.URLField()
     team_composition = serializers.URLField()
+    voice_review_gaps = serializers.URLField()
 
 
 class ReportViewSet(viewsets.GenericViewSet):
@@ -1077,3 +1121,8 @@ class ReportViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"], url_path="team-composition")
     def team_composition(self, request: Request) -> Response:
         return self.report(request, "team-composition")
+
+    @_report_schema("voice-review-gaps")
+    @action(detail=False, methods=["get"], url_path="voice-review-gaps")
+    def voice_review_gaps(self, request: Request) -> Response:
+        return self.report(request, "voice-review-gaps")

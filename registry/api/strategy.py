@@ -68,6 +68,11 @@ class VisionSerializer(serializers.ModelSerializer):
             "horizon_end",
             "executive_sponsor",
             "status",
+            # How customer-facing AI speaks (voice reviews check against these).
+            "voice_tone",
+            "voice_language",
+            "voice_ai_disclosure",
+            "voice_handover",
             *TIMESTAMPS,
         ]
         read_only_fields = ["id", *TIMESTAMPS]

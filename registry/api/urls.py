@@ -7,6 +7,7 @@ from registry.api.changes import ChangeViewSet
 from registry.api.core.permissions import ReadOnly
 from registry.api.initiatives.exports import InitiativeExportViewSet
 from registry.api.initiatives.views import InitiativeViewSet
+from registry.api.learning import LearningViewSet, VoiceReviewViewSet
 from registry.api.organisation import DepartmentViewSet, PersonViewSet, SystemViewSet, TagViewSet
 from registry.api.parts import (
     AlignmentViewSet,
@@ -58,6 +59,7 @@ router.register("changes", ChangeViewSet, basename="change")
 router.register("reports", ReportViewSet, basename="report")
 router.register("saved-views", SavedViewViewSet, basename="savedview")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register("learnings", LearningViewSet, basename="learning")
 
 # Before the router, whose initiative detail route would take "sync" for a key. `path`
 # lets an external id carry slashes.
@@ -76,6 +78,11 @@ urlpatterns = [
         "initiatives/export/",
         InitiativeExportViewSet.as_view({"get": "list"}),
         name="initiative-export",
+    ),
+    path(
+        "initiatives/<str:key>/voice-reviews/",
+        VoiceReviewViewSet.as_view({"get": "list", "post": "create"}),
+        name="initiative-voice-reviews",
     ),
     *router.urls,
 ]

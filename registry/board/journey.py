@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from registry.board.dashboard import LEVEL_COLOURS, OPEN_STAGE_CODES, changelist_url, chosen_scope
+from registry.board.scope import LEVEL_COLOURS, OPEN_STAGE_CODES, changelist_url, chosen_scope
 from registry.choices import JourneyStage, Stage, Touchpoint
 from registry.i18n.labels import label_of
 from registry.models import Initiative, Vision

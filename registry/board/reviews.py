@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from registry import permissions
-from registry.board.dashboard import money, reader_view
+from registry.board.scope import money, reader_view
 from registry.choices import Decision, Gate, Stage
 from registry.i18n.labels import export_value, move_label
 from registry.models import Initiative, Review, ReviewDecision, Vision

@@ -6,9 +6,10 @@ compare, print, export).
 from django.urls import path
 
 from registry.board import reviews as review_views
-from registry.board.dashboard import dashboard, reader_view
+from registry.board.dashboard import dashboard
 from registry.board.journey import journey_page
 from registry.board.reviews import writer_view
+from registry.board.scope import reader_view
 
 app_name = "registry_board"
 

@@ -24,6 +24,12 @@ from registry.models.initiatives import (
     StageChange,
     TeamRole,
 )
+from registry.models.learning import (
+    Learning,
+    VoiceReview,
+    speaks_to_customers,
+    speaks_to_customers_condition,
+)
 from registry.models.organisation import Department, Person, System, Tag
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
@@ -61,6 +67,7 @@ __all__ = [
     "Initiative",
     "InitiativeQuerySet",
     "InitiativeRollup",
+    "Learning",
     "Measurement",
     "NextInitiativeKey",
     "Note",
@@ -78,9 +85,12 @@ __all__ = [
     "TimestampedModel",
     "Vision",
     "VisionQuerySet",
+    "VoiceReview",
     "WebhookDelivery",
     "WebhookSubscription",
     "WorkerHeartbeat",
     "event_indexes",
     "stance_conflicts",
+    "speaks_to_customers",
+    "speaks_to_customers_condition",
 ]

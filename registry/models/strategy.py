@@ -56,6 +56,19 @@ class Vision(TimestampedModel):
         choices=choices.VisionStatus.choices,
         default=choices.VisionStatus.DRAFT,
     )
+    # How customer-facing AI speaks in the company's name; voice reviews check against these.
+    voice_tone = models.TextField(_("tone of voice"), blank=True)
+    voice_language = models.TextField(
+        _("language"), blank=True, help_text=_("Languages, register, words used and avoided.")
+    )
+    voice_ai_disclosure = models.TextField(
+        _("AI disclosure"), blank=True, help_text=_("How customers learn that they talk to an AI.")
+    )
+    voice_handover = models.TextField(
+        _("hand-over to a person"),
+        blank=True,
+        help_text=_("When and how the conversation passes to a person."),
+    )
 
     objects = VisionQuerySet.as_manager()
 

@@ -21,12 +21,14 @@ from registry.models import (
     Dependency,
     Initiative,
     InitiativeQuerySet,
+    Learning,
     Note,
     Person,
     ReviewDecision,
     SavedView,
     StageChange,
     TeamRole,
+    VoiceReview,
 )
 from registry.permissions import is_pmo
 
@@ -101,6 +103,8 @@ visible_notes = _of_visible(Note, "initiative")  # notes on goals and reviews ar
 visible_stage_changes = _of_visible(StageChange, "initiative")
 visible_review_decisions = _of_visible(ReviewDecision, "initiative")
 visible_dependencies = _of_visible(Dependency, "from_initiative", "to_initiative")
+visible_voice_reviews = _of_visible(VoiceReview, "initiative")
+visible_learnings = _of_visible(Learning, "initiative")
 
 
 def visible_saved_views(user: Any, queryset: QuerySet | None = None) -> QuerySet:
@@ -131,6 +135,8 @@ VISIBLE_ROWS: dict[type[Model], Callable[..., QuerySet]] = {
     StageChange: visible_stage_changes,
     ReviewDecision: visible_review_decisions,
     Dependency: visible_dependencies,
+    VoiceReview: visible_voice_reviews,
+    Learning: visible_learnings,
     SavedView: visible_saved_views,
 }
 

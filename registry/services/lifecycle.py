@@ -37,6 +37,7 @@ from registry.models import (
     stance_conflicts,
 )
 from registry.permissions import Actor
+from registry.selectors.learning import voice_review_gate_met
 from registry.services.errors import ForbiddenError, StateConflictError
 from registry.services.history import actor_label
 
@@ -146,6 +147,7 @@ def missing_evidence(
         Gate.STANCE_EXCEPTION: lambda: (
             bool(note.strip()) or not active_stance_conflicts(initiative)
         ),
+        Gate.VOICE_REVIEW: lambda: voice_review_gate_met(initiative),
     }
     return [gate for gate in gates if not checks[gate]()]
 

@@ -824,15 +824,13 @@ def plan_moves(plan: ItemPlan) -> None:
         **{
             name: merged_value(plan, name)
             for name in (
-                "summary",
-                "hypothesis",
-                "success_criteria",
-                "learnings",
-                "risk_tier",
+                *("summary", "hypothesis", "success_criteria", "learnings", "risk_tier"),
                 *STANCE_FIELDS,
+                "kind",  # with touchpoints: whether it speaks to customers (voice review)
             )
         },
         owner_id=merged_value(plan, "owner_id") if plan.new_owner is None else -1,
+        pk=existing.pk,
         key=existing.key,
         stage=existing.stage,
         paused_from=existing.paused_from,

@@ -43,6 +43,7 @@ REPORTS = [
     "proactive-stance",
     "stance-exceptions",
     "team-composition",
+    "voice-review-gaps",
 ]
 
 
@@ -379,6 +380,7 @@ def grow(count: int, offset: int, *, departments, goals, systems) -> None:
             journey_stages=[["billing", "support"][(n // 2) % 2]],
             budget_planned=Decimal(1000 + n),
             confidential=n % 7 == 0,
+            customer_facing=n % 2 == 0,
             start_date=datetime.date(2026, 1, 1),
         )
         if n % 4:

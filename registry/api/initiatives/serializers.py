@@ -21,12 +21,14 @@ from registry.api.core.relations import (
     system_field,
 )
 from registry.api.initiatives import fast_read
+from registry.api.learning import SimilarLearningsSerializer
 from registry.models import (
     Alignment,
     Initiative,
     TeamRole,
 )
 from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
+from registry.selectors.learning import similar_learnings
 from registry.services import lifecycle
 
 
@@ -208,14 +210,25 @@ class InitiativeWriteSerializer(InitiativeSerializer):
     """
 
     overlaps = serializers.SerializerMethodField()
+    similar_learnings = serializers.SerializerMethodField(
+        help_text=_("What earlier pilots like this one taught (`/learnings/similar/`).")
+    )
 
     class Meta(InitiativeSerializer.Meta):
-        fields = [*INITIATIVE_FIELDS, "overlaps"]
-        read_only_fields = [*INITIATIVE_SERVER_MANAGED, "overlaps"]
+        fields = [*INITIATIVE_FIELDS, "overlaps", "similar_learnings"]
+        read_only_fields = [*INITIATIVE_SERVER_MANAGED, "overlaps", "similar_learnings"]
 
     @extend_schema_field(OverlapSerializer(many=True))
     def get_overlaps(self, obj: Initiative) -> list[dict]:
         return getattr(obj, "join_or_justify", [])
+
+    @extend_schema_field(SimilarLearningsSerializer)
+    def get_similar_learnings(self, obj: Initiative) -> dict:
+        found = getattr(obj, "similar_learnings", None)
+        if found is None:
+            request = self.context.get("request")
+            found = similar_learnings(getattr(request, "user", None), obj)
+        return SimilarLearningsSerializer(found, context=self.context).data
 
 
 class InitiativeCsvSerializer(serializers.ModelSerializer):

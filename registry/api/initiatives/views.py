@@ -46,6 +46,7 @@ from registry.models import (
 )
 from registry.selectors import reports
 from registry.selectors.changes import initiative_history
+from registry.selectors.learning import similar_learnings
 from registry.selectors.visibility import visible_initiatives
 from registry.services import lifecycle
 from registry.services.archive import (
@@ -208,6 +209,9 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
         fresh = self.annotated(Initiative.objects.all()).get(pk=instance.pk)
         fresh.join_or_justify = reports.overlaps_for(  # type: ignore[attr-defined]
             fresh, user=self.request.user
+        )
+        fresh.similar_learnings = similar_learnings(  # type: ignore[attr-defined]
+            self.request.user, fresh
         )
         return fresh
 
