@@ -182,6 +182,9 @@ REST_FRAMEWORK = {
 }
 # Requests per token (or per session user): `<n>/<second|minute|hour|day>`; empty disables.
 REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
+# Customer-facing initiatives go into pilot only with a cross-functional team (a UX /
+# service-design role, a data role, more than one department): the optional team gate.
+REGISTRY_TEAM_GATE = env.bool("REGISTRY_TEAM_GATE", default=False)
 # Writes to initiatives, goals and alignments must carry If-Match (else 428).
 REGISTRY_REQUIRE_IF_MATCH = env.bool("REGISTRY_REQUIRE_IF_MATCH", default=False)
 # Hours an Idempotency-Key's first answer is replayed; after that the key counts as new and

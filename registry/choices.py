@@ -126,6 +126,14 @@ class Gate(models.TextChoices):
         _("a note justifying the exception to the vision's proactive stance"),
     )
     VOICE_REVIEW = "voice_review", _("a passed voice review (it speaks to customers)")
+    # Met unless REGISTRY_TEAM_GATE is on and a customer-facing team lacks UX, data or breadth.
+    CROSS_FUNCTIONAL_TEAM = (
+        "cross_functional_team",
+        _(
+            "a cross-functional team (a UX / service-design role, a data role and people from "
+            "more than one department)"
+        ),
+    )
 
 
 # (from, to) -> gates. Moves to paused/stopped and back from paused are added by rule below.
@@ -136,7 +144,11 @@ MAIN_TRANSITIONS: dict[tuple[str, str], tuple[str, ...]] = {
         Gate.RISK_NOT_PROHIBITED,
         Gate.STANCE_EXCEPTION,
     ),
-    (Stage.APPROVED, Stage.PILOT): (Gate.HYPOTHESIS, Gate.SUCCESS_CRITERIA),
+    (Stage.APPROVED, Stage.PILOT): (
+        Gate.HYPOTHESIS,
+        Gate.SUCCESS_CRITERIA,
+        Gate.CROSS_FUNCTIONAL_TEAM,
+    ),
     (Stage.PILOT, Stage.SCALING): (Gate.LEARNINGS, Gate.VOICE_REVIEW),
     (Stage.PILOT, Stage.STOPPED): (Gate.LEARNINGS, Gate.NOTE),
     (Stage.SCALING, Stage.PRODUCTION): (),

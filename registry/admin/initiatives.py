@@ -43,6 +43,7 @@ from registry.choices import (
     Gate,
     JourneyStage,
     Stage,
+    Stance,
     Touchpoint,
 )
 from registry.i18n.rule_messages import rule_message
@@ -752,14 +753,41 @@ class InitiativeAdmin(
                 messages.WARNING,
             )
 
+    def _warn_about_stance(self, request: HttpRequest, obj: Initiative) -> None:
+        """Flag customer-facing work that contradicts the active vision's proactive stance."""
+        conflicts = lifecycle.active_stance_conflicts(obj)
+        if not conflicts:
+            return
+        where = "; ".join(
+            " · ".join(
+                str(label)
+                for label in (
+                    Touchpoint(c["touchpoint"]).label,
+                    JourneyStage(c["journey_stage"]).label if c["journey_stage"] else "",
+                )
+                if label
+            )
+            + f": {Stance(c['stance']).label}"
+            for c in conflicts
+        )
+        message = _("%(key)s contradicts the vision's proactive stance (%(where)s).") % {
+            "key": obj.key,
+            "where": where,
+        }
+        if obj.stage in (Stage.IDEA, Stage.PROPOSED):
+            message += " " + _("Moving it past proposed needs a note that justifies the exception.")
+        self.message_user(request, message, messages.WARNING)
+
     def response_add(self, request: HttpRequest, obj: Initiative, post_url_continue=None):
         self._warn_about_overlaps(request, obj)
         tell_similar_learnings(self, request, obj)
+        self._warn_about_stance(request, obj)
         return super().response_add(request, obj, post_url_continue)
 
     def response_change(self, request: HttpRequest, obj: Initiative) -> HttpResponse:
         self._warn_about_overlaps(request, obj)
         tell_similar_learnings(self, request, obj)
+        self._warn_about_stance(request, obj)
         if "_move" in request.POST:
             # "Save and move": the form's changes are saved; now the move, on the saved row.
             form = StageMoveForm(request.POST, initiative=obj, prefix=MOVE_PREFIX)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -18,10 +19,12 @@ from django.utils.translation import gettext as _
 from registry import permissions as rules
 from registry.choices import (
     BEYOND_PROPOSED,
+    DATA_ROLES,
     EVIDENCE_BY_STAGE,
     MAIN_TRANSITIONS,
     OPEN_STAGES,
     SIDE_STAGE_GATES,
+    UX_ROLES,
     Decision,
     Gate,
     RiskTier,
@@ -34,6 +37,7 @@ from registry.models import (
     ProactiveStance,
     ReviewDecision,
     StageChange,
+    TeamRole,
     stance_conflicts,
 )
 from registry.permissions import Actor
@@ -115,6 +119,24 @@ def active_stance_conflicts(initiative: Initiative) -> list[dict[str, str]]:
     )
 
 
+def has_cross_functional_team(initiative: Initiative) -> bool:
+    """The optional team gate (REGISTRY_TEAM_GATE): a customer-facing initiative goes into
+    pilot only with a UX / service-design role, a data role and more than one department —
+    the team-composition report's rule. Off, or for internal work, it is always met."""
+    if not settings.REGISTRY_TEAM_GATE or not initiative.customer_facing:
+        return True
+    if initiative.pk is None:
+        return False  # no team yet
+    roles = set(TeamRole.objects.filter(initiative_id=initiative.pk).values_list("role", flat=True))
+    spanned = (
+        Initiative.objects.filter(pk=initiative.pk)
+        .with_silo_flag()
+        .values_list("spanned_departments", flat=True)
+        .first()
+    )
+    return bool(roles & UX_ROLES) and bool(roles & DATA_ROLES) and (spanned or 0) > 1
+
+
 def is_stance_exception(move: Move, initiative: Initiative) -> bool:
     """The move takes work that contradicts the stance past proposed (its note justifies it)."""
     return Gate.STANCE_EXCEPTION in move.gates and bool(active_stance_conflicts(initiative))
@@ -148,6 +170,7 @@ def missing_evidence(
             bool(note.strip()) or not active_stance_conflicts(initiative)
         ),
         Gate.VOICE_REVIEW: lambda: voice_review_gate_met(initiative),
+        Gate.CROSS_FUNCTIONAL_TEAM: lambda: has_cross_functional_team(initiative),
     }
     return [gate for gate in gates if not checks[gate]()]
 

@@ -830,7 +830,7 @@ def plan_moves(plan: ItemPlan) -> None:
             )
         },
         owner_id=merged_value(plan, "owner_id") if plan.new_owner is None else -1,
-        pk=existing.pk,
+        id=existing.pk,  # the stored team, for the optional team gate (never saved)
         key=existing.key,
         stage=existing.stage,
         paused_from=existing.paused_from,

@@ -301,3 +301,20 @@ def test_the_stance_list_runs_the_same_queries_for_any_page(world):
 
     assert count(1)[0] == count(100)[0]
     assert count(100)[1] == 6
+
+
+def test_the_initiative_form_flags_a_contradiction(world):
+    initiative = proposed(world)
+    client = login(factories.UserFactory(username="pmo", groups=[permissions.PMO], is_staff=True))
+    url = reverse("admin:registry_initiative_change", args=[initiative.pk])
+    saved = client.post(url, form_data(client.get(url)))
+    assert saved.status_code == 302
+    warning = next(m for m in messages_of(saved) if "proactive stance" in m)
+    assert (
+        f"{initiative.key} contradicts the vision's proactive stance (E-mail: AI only reacts)"
+        in (warning)
+    )
+    assert "needs a note that justifies the exception" in warning
+    Initiative.objects.filter(pk=initiative.pk).update(interaction_mode="reactive")
+    calm = client.post(url, form_data(client.get(url)))
+    assert not [m for m in messages_of(calm) if "proactive stance" in m]
