@@ -20,6 +20,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -71,8 +72,8 @@ def max_upload_bytes() -> int:
 
 
 def upload_limit_text() -> str:
-    return _("The file is larger than %(limit)s MB, the limit for uploads.") % {
-        "limit": f"{max_upload_bytes() / 1024 / 1024:g}"
+    return _("The file is larger than %(limit)s, the limit for uploads.") % {
+        "limit": filesizeformat(max_upload_bytes())
     }
 
 

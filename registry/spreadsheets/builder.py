@@ -278,7 +278,7 @@ def profile_column(
         if score >= 0.5:
             profile.scores[target] = score
     average = sum(map(len, filled)) / len(filled) if filled else 0
-    if by_name.get("summary") and average < LONG_TEXT:
+    if column_key(name) == "summary" and average < LONG_TEXT:
         del profile.scores["summary"]  # Jira's "Summary" is the title: short text
         profile.scores["name"] = max(profile.scores.get("name", 0.0), 0.9)
     if profile.unique and average < 40:

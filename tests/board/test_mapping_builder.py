@@ -247,7 +247,7 @@ def test_an_empty_sheet_is_refused(pmo_client):
 def test_the_upload_limit_is_the_setting(pmo_client, settings):
     settings.REGISTRY_IMPORT_MAX_UPLOAD_BYTES = 1024 * 1024
     response = upload(pmo_client, csv_bytes() + b"x" * (1024 * 1024), "big.csv")
-    assert "larger than 1 MB" in response.content.decode()
+    assert "larger than 1.0\xa0MB, the limit" in response.content.decode()
     assert not pmo_client.session.get(SESSION_UPLOADS)
 
 
