@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -32,6 +33,10 @@ class ImportMappingAdminForm(forms.ModelForm):
     """Shows what `import_mapping_save` would refuse on the field it concerns."""
 
     actor: Actor = Actor()
+    # Any words: the service makes the name a slug ("Road map" → road-map), as the builder does.
+    name = forms.CharField(
+        label=_("name"), max_length=80, help_text=ImportMapping._meta.get_field("name").help_text
+    )
 
     class Meta:
         model = ImportMapping
@@ -112,3 +117,7 @@ class ImportMappingAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ImportMapping) -> None:
         import_mapping_delete(actor=Actor(user=request.user), mapping=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for mapping in queryset:
+            import_mapping_delete(actor=Actor(user=request.user), mapping=mapping)
