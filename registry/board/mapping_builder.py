@@ -257,7 +257,11 @@ def _column_rows(
     ]
 
 
-def _display(value: Any) -> str:
+def _display(name: str, value: Any) -> str:
+    """A stored value as the reader reads it: a choice by its label, an owner by name."""
+    choices = imports.CHOICE_CLASSES.get(name)
+    if choices is not None and isinstance(value, str) and value in choices.values:
+        return str(choices(value).label)
     if isinstance(value, dict):
         return f"{value.get('name', '')} <{value.get('email', '')}>"
     if isinstance(value, list | tuple):
@@ -286,14 +290,16 @@ def _preview(
     shown = [name for name in imports.IMPORTABLE_FIELDS if name in mapping.fields]
     order = list(builder.FIELD_LABELS)
     shown.sort(key=lambda name: order.index(name) if name in order else len(order))
-    labels = {**builder.FIELD_LABELS, "owner": _("Owner")}
     return {
-        "fields": [labels.get(name, name) for name in shown],
+        "fields": [field_label(name) for name in shown],
         "rows": [
             {
                 **row_view(outcome.as_dict()),
-                "values": [_display(outcome.item.get(name)) for name in shown],
-                "issues": [*outcome.errors, *outcome.warnings],
+                "values": [_display(name, outcome.item.get(name)) for name in shown],
+                "issues": [
+                    {"field": field_label(issue.field), "message": issue.message}
+                    for issue in [*outcome.errors, *outcome.warnings]
+                ],
             }
             for outcome in report.rows
         ],
@@ -314,9 +320,18 @@ def _dry_run(
     return {
         "report": report,
         "counts": report.counts(),
-        "rejections": report.rejections()[:LISTED_ISSUES],
-        "warnings": report.warnings()[:LISTED_ISSUES],
+        "rejections": labelled(report.rejections()[:LISTED_ISSUES]),
+        "warnings": labelled(report.warnings()[:LISTED_ISSUES]),
     }
+
+
+def field_label(name: str) -> str:
+    return str({**builder.FIELD_LABELS, "owner": _("Owner")}.get(name, name))
+
+
+def labelled(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issues with the field named as the page names it, in the reader's language."""
+    return [{**issue, "field": field_label(issue.get("field") or "")} for issue in issues]
 
 
 @require_http_methods(["GET", "POST"])
@@ -510,6 +525,8 @@ def run_page(request: HttpRequest, token: str) -> HttpResponse:
             summary=summary,
             counts=summary.get("counts", {}),
             rows=[row_view(row) for row in summary.get("rows", [])],
+            rejections=labelled(summary.get("rejections", [])),
+            warnings=labelled(summary.get("warnings", [])),
             status_url=reverse("registry_import:run-status", args=[run.token]),
         ),
     )

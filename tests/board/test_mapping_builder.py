@@ -136,7 +136,7 @@ def test_preview_shows_the_first_rows_as_stored_with_every_warning(pmo_client, s
     ).content.decode()
     preview = html[html.index('id="builder-preview-rows"') :]
     assert re.search(
-        r"<code>AI0001</code>.*?created.*?Billing chatbot.*?production.*?service", preview, re.S
+        r"<code>AI0001</code>.*?created.*?Billing chatbot.*?Production.*?service", preview, re.S
     )
     # "On hold" was left unmapped and "not a date" is no date: warnings, the rows still import.
     assert "On hold" in preview
@@ -312,3 +312,28 @@ def test_the_import_page_and_the_navigation_link_the_builder(pmo_client):
     )
     assert f'href="{builder_start}"' in pmo_client.get(reverse("admin:index")).content.decode()
     assert pmo_client.get(builder_start).status_code == 200
+
+
+def test_a_german_pmo_meets_no_english_label_in_the_builder(pmo_user, service, settings):
+    from tests.i18n.test_i18n import english_labels, english_leftovers, german
+
+    settings.REGISTRY_IMPORT_IN_BACKGROUND = False
+    client = german(Client())
+    client.force_login(pmo_user)
+    rows = [["N1", "Rückruf-Bot", "Pilot", "Customer Service", "2026-01-12", "x" * 90]]
+    headers = ["Nr", "Vorhaben", "Phase", "Bereich", "Beginn", "Beschreibung"]
+    start = client.get(reverse("registry_import:builder-start"))
+    url = builder_url(upload(client, csv_bytes(rows, headers)))
+    pages = [start, client.get(url)]
+    post = choices_post(
+        "preview", **{"map-stage-column": "Phase", "map-lead_department-column": "Bereich"}
+    )
+    pages.append(client.post(url, post))
+    pages.append(client.post(url, {**post, "action": "dry_run"}))
+    run = client.post(url, {**post, "action": "run"})["Location"]
+    pages.append(client.get(run))
+    labels = english_labels()
+    for page in pages:
+        assert page.status_code == 200
+        assert english_leftovers(page, labels) == [], page.wsgi_request.path
+    assert "Spalten" in pages[1].content.decode()
