@@ -14,6 +14,7 @@ a background thread that writes its progress to an `ImportRun` row, which the ru
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 import threading
@@ -27,6 +28,7 @@ from django.db import connections, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -61,6 +63,8 @@ PREVIEW_ROWS = 10
 RUN_CHUNK_ROWS = 200  # progress is written after each chunk: 15 steps for 3,000 rows
 LISTED_ISSUES = 500
 SUMMARY_ROWS = 50
+# A run writes its progress after every chunk, seconds apart; this long without news, it died.
+RUN_STALLED_AFTER = datetime.timedelta(minutes=10)
 PHASE_LABELS = {
     "": gettext_lazy("Starting"),
     "reading": gettext_lazy("Reading"),
@@ -498,6 +502,17 @@ def _own_run(request: HttpRequest, token: str) -> ImportRun:
 
 
 def _status(run: ImportRun) -> dict[str, Any]:
+    if (
+        run.status == ImportRun.Status.RUNNING
+        and timezone.now() - run.updated_at > RUN_STALLED_AFTER
+    ):
+        # Its process ended mid-run (a restart): the import's one transaction was rolled back.
+        run.status = ImportRun.Status.FAILED
+        run.error = _(
+            "The import stopped without finishing (the server restarted). An all-or-nothing "
+            "import wrote nothing; otherwise the rows before it stopped were written. Start it "
+            "again: rows already imported are updated, never duplicated."
+        )
     return {
         "status": run.status,
         "phase": run.phase,

@@ -5,6 +5,7 @@ mapping; bad files get a clear message and nothing written; nobody else reaches 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
 
@@ -337,3 +338,31 @@ def test_a_german_pmo_meets_no_english_label_in_the_builder(pmo_user, service, s
         assert page.status_code == 200
         assert english_leftovers(page, labels) == [], page.wsgi_request.path
     assert "Spalten" in pages[1].content.decode()
+
+
+def test_a_run_whose_process_died_says_so_instead_of_polling_forever(pmo_client, pmo_user):
+    run = ImportRun.objects.create(token="t0k3n", created_by=pmo_user, filename="a.csv", total=3000)
+    ImportRun.objects.filter(pk=run.pk).update(
+        updated_at=run.updated_at - datetime.timedelta(minutes=11), done=400, phase="importing"
+    )
+    status = pmo_client.get(reverse("registry_import:run-status", args=["t0k3n"])).json()
+    assert status["status"] == "failed"
+    assert "stopped without finishing" in status["error"]
+    page = pmo_client.get(reverse("registry_import:run", args=["t0k3n"])).content.decode()
+    assert 'id="builder-run-failed"' in page
+    assert 'id="builder-progress"' not in page
+
+
+def test_a_running_run_shows_its_progress(pmo_client, pmo_user):
+    run = ImportRun.objects.create(token="live", created_by=pmo_user, filename="a.csv")
+    ImportRun.objects.filter(pk=run.pk).update(done=400, total=3000, phase="importing")
+    page = pmo_client.get(reverse("registry_import:run", args=["live"])).content.decode()
+    assert '<progress id="builder-progress-bar" max="3000" value="400">' in page
+    assert "Importing" in page
+
+
+def test_several_id_columns_make_one_external_id(pmo_client, service, settings):
+    settings.REGISTRY_IMPORT_IN_BACKGROUND = False
+    url = builder_url(upload(pmo_client, csv_bytes()))
+    pmo_client.post(url, choices_post("run", **{"field-3": "id"}))
+    assert Initiative.objects.filter(external_id="AI0001:Customer Service").exists()
