@@ -162,9 +162,10 @@ def row_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def pending_upload(request: HttpRequest, token: str) -> dict[str, Any]:
+def pending_upload(request: HttpRequest, token: str, *, builder: bool = False) -> dict[str, Any]:
+    """A waiting upload of this page's kind (the import page's or the mapping builder's)."""
     upload = request.session.get(SESSION_UPLOADS, {}).get(token)
-    if upload is None:
+    if upload is None or bool(upload.get("builder")) != builder:
         raise Http404(_("This upload is no longer waiting; upload the file again."))
     return upload
 

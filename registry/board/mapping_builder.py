@@ -341,7 +341,7 @@ def labelled(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @require_http_methods(["GET", "POST"])
 def builder_edit(request: HttpRequest, token: str) -> HttpResponse:
     """Columns, suggestions and value maps; preview, dry run, run and save from one form."""
-    upload = pending_upload(request, token)
+    upload = pending_upload(request, token, builder=True)
     try:
         table = read_upload(upload)
     except (imports.ImportFileError, UnicodeDecodeError) as error:

@@ -366,3 +366,10 @@ def test_several_id_columns_make_one_external_id(pmo_client, service, settings):
     url = builder_url(upload(pmo_client, csv_bytes()))
     pmo_client.post(url, choices_post("run", **{"field-3": "id"}))
     assert Initiative.objects.filter(external_id="AI0001:Customer Service").exists()
+
+
+def test_an_upload_waits_for_the_page_it_was_made_on(pmo_client, service):
+    token = builder_url(upload(pmo_client, csv_bytes())).rstrip("/").rsplit("/", 1)[1]
+    assert pmo_client.get(reverse("registry_import:preview", args=[token])).status_code == 404
+    assert pmo_client.post(reverse("registry_import:confirm", args=[token])).status_code == 404
+    assert not Initiative.objects.exists()
