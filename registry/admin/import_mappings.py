@@ -91,9 +91,10 @@ class ImportMappingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return permissions.is_pmo(request.user)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
-        form.actor = Actor(user=request.user)
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        # The form checks as the person saving (an Actor without a user is a command's run).
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = Actor(user=request.user)  # type: ignore[attr-defined]
         return form
 
     @admin.display(description=_("use"))

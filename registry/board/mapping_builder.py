@@ -209,7 +209,7 @@ def _posted_choices(
     return choices
 
 
-def _target_options(field_name: str) -> list[tuple[str, str]]:
+def _target_options(field_name: str) -> list[tuple[str, Any]]:
     if field_name == "lead_department":
         return [
             (builder.NEW_DEPARTMENT, _("(create a department of this name)")),

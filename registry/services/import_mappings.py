@@ -145,7 +145,7 @@ def import_run_finish(
     *, run: ImportRun, report: dict[str, Any] | None = None, rows: int = 0, error: str = ""
 ) -> None:
     """The run's end: its report and the rows it read, or why it failed."""
-    ended = {"status": ImportRun.Status.FAILED, "error": error}
+    ended: dict[str, Any] = {"status": ImportRun.Status.FAILED, "error": error}
     if not error:
         ended = {"status": ImportRun.Status.DONE, "phase": "finished", "done": rows, "total": rows}
     ImportRun.objects.filter(pk=run.pk).update(report=report or {}, **ended)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -57,7 +58,7 @@ FIELD_LABELS: dict[str, Any] = {
     "confidential": gettext_lazy("Confidential"),
 }
 # Fields whose words the PMO maps onto ours, one select per distinct value.
-VALUE_MAP_FIELDS: dict[str, type | None] = {
+VALUE_MAP_FIELDS: dict[str, type[models.TextChoices] | None] = {
     "stage": Stage,
     "kind": Kind,
     "risk_tier": RiskTier,
