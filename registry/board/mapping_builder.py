@@ -45,7 +45,7 @@ from registry.board.imports import (
     upload_limit_text,
 )
 from registry.choices import Kind, RiskTier, Stage
-from registry.models import Department, ImportRun
+from registry.models import Department, ImportMapping, ImportRun
 from registry.permissions import Actor
 from registry.services.errors import RefusedError
 from registry.services.import_mappings import (
@@ -374,10 +374,17 @@ def builder_edit(request: HttpRequest, token: str) -> HttpResponse:
                 )
                 return HttpResponseRedirect(reverse("registry_import:run", args=[run.token]))
             elif action == "save":
+                # Replacing the saved mapping of this name is asked for, never assumed.
+                replaced = (
+                    ImportMapping.objects.filter(name=slugify(choices.title)).first()
+                    if "replace" in request.POST
+                    else None
+                )
                 saved = import_mapping_save(
                     actor=Actor(user=request.user),
                     name=choices.title,
                     yaml_text=yaml_text,
+                    mapping=replaced,
                     **builder.mapping_rules(slugify(choices.title)),
                 )
                 messages.success(

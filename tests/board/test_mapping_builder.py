@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
+from registry import permissions
 from registry.board.imports import SESSION_UPLOADS
 from registry.models import Department, ImportMapping, ImportRun, Initiative
 from registry.spreadsheets import imports
@@ -210,6 +211,13 @@ def test_save_keeps_the_mapping_for_the_import_page_and_the_command_line(pmo_cli
     again = pmo_client.post(url, choices_post("save", name="servicenow-ai")).content.decode()
     assert "already called" in again
     assert ImportMapping.objects.count() == 1
+    # Asked to, it replaces the saved one: the next quarter's file has a new column order.
+    replaced = pmo_client.post(
+        url, choices_post("save", name="servicenow-ai", replace="on", **{"field-5": ""})
+    )
+    assert replaced.status_code == 200
+    assert "Description" not in ImportMapping.objects.get().yaml
+    assert ImportMapping.objects.count() == 1
 
 
 def test_two_fields_from_one_choice_and_a_missing_name_are_explained(pmo_client, service):
@@ -263,7 +271,14 @@ def test_an_xlsx_workbook_is_read_from_the_chosen_sheet(pmo_client, service):
     assert "has no sheet" in refused.content.decode()
 
 
-@pytest.mark.parametrize("role", ["viewer_user", "contributor_user"])
+@pytest.fixture
+def integration_user(db):
+    return factories.UserFactory(
+        username="integration", groups=[permissions.INTEGRATION], is_staff=True
+    )
+
+
+@pytest.mark.parametrize("role", ["viewer_user", "contributor_user", "integration_user"])
 def test_nobody_but_the_pmo_reaches_the_builder_or_saved_mappings(
     role, request, pmo_user, settings
 ):
