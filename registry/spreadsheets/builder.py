@@ -29,7 +29,9 @@ from registry.spreadsheets import imports
 
 SAMPLE_VALUES = 3
 MAX_DISTINCT = 60  # value maps list at most this many distinct words of a column
-SCAN_ROWS = 2000  # content is judged on the first rows; enough for a 3,000-row inventory
+# Content is judged on a column's first filled cells (a date column shows itself in far
+# fewer); counts and distinct words cover every row, so no word misses its value map.
+CONTENT_SAMPLE = 300
 LONG_TEXT = 80  # an average cell this long is prose: a summary, not a name
 
 # Fields the builder offers, in the order the page lists them; the labels are the page's.
@@ -273,12 +275,14 @@ def profile_column(
         filled=len(filled),
         rows=len(values),
     )
-    by_name, by_content = _name_scores(name), _content_scores(filled, department_words)
+    by_name = _name_scores(name)
+    by_content = _content_scores(filled[:CONTENT_SAMPLE], department_words)
     for target in {*by_name, *by_content}:
         score = by_name.get(target, 0.0) + by_content.get(target, 0.0)
         if score >= 0.5:
             profile.scores[target] = score
-    average = sum(map(len, filled)) / len(filled) if filled else 0
+    sample = filled[:CONTENT_SAMPLE]
+    average = sum(map(len, sample)) / len(sample) if sample else 0
     if column_key(name) == "summary" and average < LONG_TEXT:
         del profile.scores["summary"]  # Jira's "Summary" is the title: short text
         profile.scores["name"] = max(profile.scores.get("name", 0.0), 0.9)
@@ -304,7 +308,7 @@ def profile_table(table: imports.Table, *, placeholders: Iterable[str] = ()) -> 
         for pair in Department.objects.values_list("name", "slug")
         for word in pair
     }
-    rows = table.rows[:SCAN_ROWS]
+    rows = table.rows
     profiles = [
         profile_column(
             header,

@@ -209,3 +209,14 @@ def test_unreadable_files_are_refused_saying_why(data, filename, message):
 def test_readable_files_pass():
     builder.check_readable("Name;Stufe\nÄrger-Bot;Pilot\n".encode("cp1252"), filename="a.csv")
     builder.check_readable("name\nbot\n".encode("utf-16"), filename="b.csv")  # with a BOM
+
+
+def test_a_word_only_late_in_a_long_file_still_gets_its_value_map():
+    rows = [["Key", "Title", "Status"]]
+    rows += [[f"K{n}", f"Bot {n}", "Pilot" if n % 2 else "Live"] for n in range(2500)]
+    rows.append(["K-last", "Late bot", "Decommissioned"])
+    profiles = builder.profile_table(table_of(rows))
+    status = next(p for p in profiles if p.name == "Status")
+    assert status.suggestion == "stage"
+    assert builder.value_map_words(profiles, "Status") == ["Live", "Pilot", "Decommissioned"]
+    assert builder.suggested_value_map("stage", status.distinct)["Decommissioned"] == "retired"
