@@ -292,7 +292,7 @@ def profile_column(
 
 
 def _reason(profile: ColumnProfile, target: str) -> str:
-    if target in _name_scores(profile.name):
+    if target in _name_scores(profile.name) or column_key(profile.name) == "summary":
         return _("by its name")
     return _("by its content")
 

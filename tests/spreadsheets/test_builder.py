@@ -220,3 +220,14 @@ def test_a_word_only_late_in_a_long_file_still_gets_its_value_map():
     assert status.suggestion == "stage"
     assert builder.value_map_words(profiles, "Status") == ["Live", "Pilot", "Decommissioned"]
     assert builder.suggested_value_map("stage", status.distinct)["Decommissioned"] == "retired"
+
+
+def test_each_suggestion_says_whether_the_name_or_the_content_decided():
+    reasons = {p.name: p.reason for p in builder.profile_table(table_of(JIRA))}
+    assert reasons["Summary"] == reasons["Status"] == "by its name"
+    rows = [
+        ["Spalte A", "Spalte B"],
+        ["a@example.com", "2026-01-01"],
+        ["b@example.com", "2026-02-01"],
+    ]
+    assert {p.reason for p in builder.profile_table(table_of(rows))} == {"by its content"}
