@@ -291,6 +291,9 @@ def _preview(
         actor_name=request.user.get_username(),
         dry_run=True,
     )
+    # Departments by name, those the import would create included (the dry run rolled back).
+    departments = dict(Department.objects.values_list("slug", "name"))
+    departments |= {imports.department_slug(n): n for n in report.departments_created}
     shown = [name for name in imports.IMPORTABLE_FIELDS if name in mapping.fields]
     order = list(builder.FIELD_LABELS)
     shown.sort(key=lambda name: order.index(name) if name in order else len(order))
@@ -299,7 +302,13 @@ def _preview(
         "rows": [
             {
                 **row_view(outcome.as_dict()),
-                "values": [_display(name, outcome.item.get(name)) for name in shown],
+                "values": [
+                    departments.get(value, value)
+                    if name == "lead_department" and isinstance(value, str)
+                    else _display(name, value)
+                    for name in shown
+                    for value in [outcome.item.get(name)]
+                ],
                 "issues": [
                     {"field": field_label(issue.field), "message": issue.message}
                     for issue in [*outcome.errors, *outcome.warnings]

@@ -138,7 +138,9 @@ def test_preview_shows_the_first_rows_as_stored_with_every_warning(pmo_client, s
     ).content.decode()
     preview = html[html.index('id="builder-preview-rows"') :]
     assert re.search(
-        r"<code>AI0001</code>.*?created.*?Billing chatbot.*?Production.*?service", preview, re.S
+        r"<code>AI0001</code>.*?created.*?Billing chatbot.*?Production.*?Customer Service",
+        preview,
+        re.S,
     )
     # "On hold" was left unmapped and "not a date" is no date: warnings, the rows still import.
     assert "On hold" in preview

@@ -82,7 +82,8 @@ def test_pmo_builds_runs_and_saves_a_mapping_for_an_unseen_export(
     page.wait_for_selector("#builder-preview-rows")
     preview = page.inner_text("#builder-preview-rows")
     assert "Assistant 1" in preview
-    assert "service" in preview
+    assert "Customer Service" in preview  # the registered department, by its name
+    assert "Marketing" in preview  # one the import would create
     assert "On hold" in preview  # row 4's status: not mapped, so a warning
     screenshot(page, "preview")
 
