@@ -329,6 +329,14 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 # Largest request body (bytes) before 413; fits a sync batch of 5,000 full items. 0 = no limit.
 REGISTRY_MAX_REQUEST_BYTES = env.int("REGISTRY_MAX_REQUEST_BYTES", default=32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REGISTRY_MAX_REQUEST_BYTES or None
+# The largest spreadsheet the admin's import and mapping builder accept (a clear message, nothing
+# written, for a larger one); bodies over REGISTRY_MAX_REQUEST_BYTES never reach them.
+REGISTRY_IMPORT_MAX_UPLOAD_BYTES = env.int(
+    "REGISTRY_IMPORT_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024
+)
+# The mapping builder runs an import in a background thread and the page polls its progress;
+# false runs it within the request (the page then opens on the finished run).
+REGISTRY_IMPORT_IN_BACKGROUND = env.bool("REGISTRY_IMPORT_IN_BACKGROUND", default=True)
 
 # One JSON object per line (LOG_FORMAT=json) with the request id on every record of a
 # request; `text` is for reading a local console (the default with DJANGO_DEBUG).

@@ -12,6 +12,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import (  # noqa: F401  (each module registers its model admins)
+    import_mappings,
     initiatives,
     learning,
     organisation,

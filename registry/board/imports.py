@@ -15,10 +15,12 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,10 +29,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from registry import permissions
 from registry.choices import Gate, Stage
 from registry.models import Initiative
-from registry.spreadsheets import imports
+from registry.spreadsheets import builder, imports
 from registry.sync import upsert as sync
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 SESSION_UPLOADS = "registry_import_uploads"
 SESSION_RESULTS = "registry_import_results"
@@ -65,9 +66,25 @@ def pmo_view(view: Any) -> Any:
     return admin.site.admin_view(checked)
 
 
+def max_upload_bytes() -> int:
+    """REGISTRY_IMPORT_MAX_UPLOAD_BYTES: the largest spreadsheet the admin accepts."""
+    return int(settings.REGISTRY_IMPORT_MAX_UPLOAD_BYTES)
+
+
+def upload_limit_text() -> str:
+    return _("The file is larger than %(limit)s, the limit for uploads.") % {
+        "limit": filesizeformat(max_upload_bytes())
+    }
+
+
 def mapping_choices() -> list[tuple[str, str]]:
-    # Shipped mappings' names are in the catalogue (makemessages reads the YAML).
-    return [(mapping.slug, _(mapping.name)) for mapping in imports.shipped_mappings()]
+    # Shipped mappings' names are in the catalogue (makemessages reads the YAML); saved ones
+    # are the PMO's own words.
+    shipped = [(mapping.slug, _(mapping.name)) for mapping in imports.shipped_mappings()]
+    saved = [
+        (mapping.slug, f"{mapping.slug} ({mapping.name})") for mapping in builder.saved_mappings()
+    ]
+    return shipped + saved
 
 
 class ImportUploadForm(forms.Form):
@@ -75,7 +92,7 @@ class ImportUploadForm(forms.Form):
 
     file = forms.FileField(
         label=gettext_lazy("Spreadsheet"),
-        help_text=gettext_lazy("CSV (UTF-8 or Windows-1252) or XLSX, at most 10 MB."),
+        help_text=gettext_lazy("CSV (UTF-8 or Windows-1252) or XLSX."),
     )
     mapping = forms.ChoiceField(
         label=gettext_lazy("Mapping"),
@@ -109,8 +126,8 @@ class ImportUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith(UPLOAD_EXTENSIONS):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 10 MB."))
+        if upload.size > max_upload_bytes():
+            raise forms.ValidationError(upload_limit_text())
         return upload
 
     def clean(self) -> dict[str, Any]:
@@ -121,7 +138,7 @@ class ImportUploadForm(forms.Form):
         return data
 
 
-def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+def page_context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
     return {
         **admin.site.each_context(request),
         "title": title,
@@ -131,7 +148,7 @@ def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _row_view(row: dict[str, Any]) -> dict[str, Any]:
+def row_view(row: dict[str, Any]) -> dict[str, Any]:
     """A row's result for a table: status label, and the initiative's admin link if any."""
     link = ""
     if row.get("initiative_id") and row["status"] in ("created", "updated", "unchanged"):
@@ -145,18 +162,39 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pending(request: HttpRequest, token: str) -> dict[str, Any]:
+def pending_upload(request: HttpRequest, token: str, *, builder: bool = False) -> dict[str, Any]:
+    """A waiting upload of this page's kind (the import page's or the mapping builder's)."""
     upload = request.session.get(SESSION_UPLOADS, {}).get(token)
-    if upload is None:
+    if upload is None or bool(upload.get("builder")) != builder:
         raise Http404(_("This upload is no longer waiting; upload the file again."))
     return upload
 
 
-def _file_bytes(upload: dict[str, Any]) -> bytes:
+def keep_upload(request: HttpRequest, data: bytes, *, filename: str, **meta: Any) -> str:
+    """Keep an uploaded file in the session until it is imported; the token that names it."""
+    token = secrets.token_urlsafe(16)
+    uploads = request.session.get(SESSION_UPLOADS, {})
+    # Keep only the newest few waiting uploads: each sits in the session.
+    for old in sorted(uploads, key=lambda t: uploads[t]["uploaded_at"])[
+        : max(0, len(uploads) - MAX_PENDING_UPLOADS + 1)
+    ]:
+        del uploads[old]
+    uploads[token] = {
+        "filename": filename,
+        **meta,
+        "size": len(data),
+        "uploaded_at": time.time(),
+        "data": base64.b64encode(zlib.compress(data, 6)).decode("ascii"),
+    }
+    request.session[SESSION_UPLOADS] = uploads
+    return token
+
+
+def file_bytes(upload: dict[str, Any]) -> bytes:
     return zlib.decompress(base64.b64decode(upload["data"]))
 
 
-def _forget(request: HttpRequest, token: str) -> None:
+def forget_upload(request: HttpRequest, token: str) -> None:
     uploads = request.session.get(SESSION_UPLOADS, {})
     if uploads.pop(token, None) is not None:
         request.session[SESSION_UPLOADS] = uploads
@@ -166,7 +204,7 @@ def _run(
     request: HttpRequest, upload: dict[str, Any], *, dry_run: bool, atomic: bool
 ) -> imports.ImportReport:
     return imports.import_file(
-        _file_bytes(upload),
+        file_bytes(upload),
         mapping=imports.load_mapping(upload["mapping"]),
         source=upload["source"],
         filename=upload["filename"],
@@ -180,7 +218,11 @@ def _run(
 @require_http_methods(["GET", "POST"])
 def import_start(request: HttpRequest) -> HttpResponse:
     """Upload a file and choose a mapping; a readable file goes on to the preview."""
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"mapping": request.GET.get("mapping", "")},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data["file"].read()
         mapping = form.cleaned_data["mapping_obj"]
@@ -197,28 +239,19 @@ def import_start(request: HttpRequest) -> HttpResponse:
         except (imports.ImportFileError, UnicodeDecodeError) as error:
             form.add_error("file", str(error))
         else:
-            token = secrets.token_urlsafe(16)
-            uploads = request.session.get(SESSION_UPLOADS, {})
-            # Keep only the newest few waiting uploads: each sits in the session.
-            for old in sorted(uploads, key=lambda t: uploads[t]["uploaded_at"])[
-                : max(0, len(uploads) - MAX_PENDING_UPLOADS + 1)
-            ]:
-                del uploads[old]
-            uploads[token] = {
-                "filename": form.cleaned_data["file"].name,
-                "mapping": mapping.slug,
-                "source": form.cleaned_data["source"],
-                "atomic": form.cleaned_data["atomic"],
-                "size": len(data),
-                "uploaded_at": time.time(),
-                "data": base64.b64encode(zlib.compress(data, 6)).decode("ascii"),
-            }
-            request.session[SESSION_UPLOADS] = uploads
+            token = keep_upload(
+                request,
+                data,
+                filename=form.cleaned_data["file"].name,
+                mapping=mapping.slug,
+                source=form.cleaned_data["source"],
+                atomic=form.cleaned_data["atomic"],
+            )
             return HttpResponseRedirect(reverse("registry_import:preview", args=[token]))
     return render(
         request,
         "registry/import/start.html",
-        _context(
+        page_context(
             request,
             _("Import initiatives from a spreadsheet"),
             form=form,
@@ -230,24 +263,24 @@ def import_start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     """A dry run of the waiting upload: counts, the first rows and every rejection."""
-    upload = _pending(request, token)
+    upload = pending_upload(request, token)
     try:
         report = _run(request, upload, dry_run=True, atomic=upload["atomic"])
     except (imports.ImportFileError, imports.MappingError, sync.SyncError) as error:
-        _forget(request, token)
+        forget_upload(request, token)
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("registry_import:start"))
     return render(
         request,
         "registry/import/preview.html",
-        _context(
+        page_context(
             request,
             _("Preview of the import"),
             token=token,
             upload=upload,
             report=report,
             counts=report.counts(),
-            rows=[_row_view(row.as_dict()) for row in report.rows[:PREVIEW_ROWS]],
+            rows=[row_view(row.as_dict()) for row in report.rows[:PREVIEW_ROWS]],
             preview_rows=PREVIEW_ROWS,
             rejections=report.rejections(),
             warnings=report.warnings()[:MAX_LISTED_ISSUES],
@@ -258,14 +291,14 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def import_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """Run the previewed import for real, then show its summary."""
-    upload = _pending(request, token)
+    upload = pending_upload(request, token)
     atomic = upload["atomic"] and not request.POST.get("skip_rejected")
     try:
         report = _run(request, upload, dry_run=False, atomic=atomic)
     except (imports.ImportFileError, imports.MappingError, sync.SyncError) as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("registry_import:preview", args=[token]))
-    _forget(request, token)
+    forget_upload(request, token)
     summary = report.as_dict()
     summary["rejections"] = summary["rejections"][:MAX_LISTED_ISSUES]
     summary["warnings"] = summary["warnings"][:MAX_LISTED_ISSUES]
@@ -298,7 +331,7 @@ def import_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def import_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    _forget(request, token)
+    forget_upload(request, token)
     messages.info(request, _("The upload was discarded; nothing was imported."))
     return HttpResponseRedirect(reverse("registry_import:start"))
 
@@ -311,12 +344,12 @@ def import_done(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "registry/import/done.html",
-        _context(
+        page_context(
             request,
             _("Import summary"),
             summary=summary,
             counts=summary["counts"],
-            rows=[_row_view(row) for row in summary["rows"]],
+            rows=[row_view(row) for row in summary["rows"]],
             summary_rows=SUMMARY_ROWS,
         ),
     )

@@ -12,6 +12,7 @@ from registry.models.base import (
     event_indexes,
 )
 from registry.models.idempotency import IdempotencyRecord
+from registry.models.import_mappings import ImportMapping, ImportRun
 from registry.models.initiatives import (
     INITIATIVE_MANY_FIELDS,
     INITIATIVE_RELATED_FIELDS,
@@ -64,6 +65,8 @@ __all__ = [
     "Goal",
     "GoalQuerySet",
     "IdempotencyRecord",
+    "ImportMapping",
+    "ImportRun",
     "Initiative",
     "InitiativeQuerySet",
     "InitiativeRollup",

@@ -638,6 +638,8 @@ def load_mapping(path: str | Path) -> ImportMapping:
     candidate = Path(path)
     if not candidate.is_file() and not candidate.suffix and "/" not in str(path):
         candidate = MAPPINGS_DIR / f"{path}.yaml"
+        if not candidate.is_file() and (saved := load_saved_mapping(str(path))) is not None:
+            return saved
     if not candidate.is_file():
         raise MappingError(_("There is no mapping file '%s'.") % path)
     try:
@@ -645,6 +647,20 @@ def load_mapping(path: str | Path) -> ImportMapping:
     except yaml.YAMLError as error:
         raise MappingError(f"{candidate.name}: {error}") from error
     return parse_mapping(data, slug=candidate.stem, path=candidate)
+
+
+def load_saved_mapping(name: str) -> ImportMapping | None:
+    """A mapping the PMO saved in the admin's mapping builder, by name; None if there is none."""
+    from registry.models.import_mappings import ImportMapping as SavedMapping
+
+    saved = SavedMapping.objects.filter(name=name).values_list("yaml", flat=True).first()
+    if saved is None:
+        return None
+    try:
+        data = yaml.safe_load(saved)
+    except yaml.YAMLError as error:
+        raise MappingError(f"{name}: {error}") from error
+    return parse_mapping(data, slug=name)
 
 
 def shipped_mappings() -> list[ImportMapping]:

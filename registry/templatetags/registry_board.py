@@ -1,6 +1,7 @@
 """`{% board_nav %}`: the board's pages, one click from the admin index and from every board
 page — the dashboard, the customer journey page, the current review's walkthrough (or the
-last one's), its board summary, the spreadsheet import (for the PMO), saved views and the
+last one's), its board summary, the spreadsheet import and the mapping builder (for the PMO),
+saved views and the
 initiative list.
 """
 
@@ -30,6 +31,7 @@ def board_nav(context: dict[str, Any], current: str = "") -> dict[str, Any]:
         "open_review": open_review,
         "last_closed": last_closed,
         "import_url": (reverse("registry_import:start") if may_import(user) else None),
+        "builder_url": (reverse("registry_import:builder-start") if may_import(user) else None),
         "initiatives_url": reverse("admin:registry_initiative_changelist"),
         "saved_views_url": reverse("admin:registry_savedview_changelist"),
         "can_read": permissions.can_read(user),
