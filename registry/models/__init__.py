@@ -24,7 +24,7 @@ from registry.models.initiatives import (
     StageChange,
     TeamRole,
 )
-from registry.models.organisation import Department, Person, System, Tag
+from registry.models.organisation import Department, Person, System, Tag, tag_slug
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
 from registry.models.saved_views import SavedView
@@ -65,6 +65,7 @@ __all__ = [
     "StageChange",
     "System",
     "Tag",
+    "tag_slug",
     "TeamRole",
     "TimestampedModel",
     "Vision",

@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -75,8 +76,9 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
-from registry.models import Department, Initiative, Person, System, Tag
+from registry.models import Department, Initiative, Person, System, Tag, tag_slug
 from registry.services.history import history_context
+from registry.services.tags import may_create_tags
 from registry.spreadsheets import dates, exports
 from registry.spreadsheets.cells import escape_formula
 from registry.spreadsheets.exports import unescape_formula
@@ -398,7 +400,7 @@ class ImportMapping:
     def column_of(self, field_name: str) -> str:
         """The source column(s) a field comes from, to point users at the right cell."""
         if field_name == "external_id":
-            return ", ".join(self.id.columns)
+            return ", ".join(self.id.columns or self.id.derive_from)
         spec = self.fields.get(field_name)
         return ", ".join(spec.source_columns) if spec else ""
 
@@ -576,10 +578,14 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
     raw_id = data.get("id")
     if isinstance(raw_id, str):
         raw_id = {"column": raw_id}
-    if not isinstance(raw_id, dict) or not ("column" in raw_id or "columns" in raw_id):
+    # A layout without an id column (the 2024 inventory) derives every id from content.
+    if not isinstance(raw_id, dict) or not (
+        "column" in raw_id or "columns" in raw_id or raw_id.get("derive_from")
+    ):
         raise MappingError(_("The mapping needs an id: a column or a list of columns."))
+    id_columns = raw_id.get("column", raw_id.get("columns"))
     id_spec = IdSpec(
-        columns=_as_str_tuple(raw_id.get("column", raw_id.get("columns")), "id.columns"),
+        columns=_as_str_tuple(id_columns, "id.columns") if id_columns is not None else (),
         separator=str(raw_id.get("separator", ":")),
         derive_from=_as_str_tuple(raw_id["derive_from"], "id.derive_from")
         if raw_id.get("derive_from")
@@ -845,7 +851,7 @@ class RowMapper:
 
     def external_id(self, row: SourceRow) -> tuple[str, bool]:
         parts = [" ".join(self.cell(row, column).split()) for column in self.mapping.id.columns]
-        if all(parts):
+        if parts and all(parts):
             return self.mapping.id.separator.join(parts), False
         sources = [self.cell(row, column) for column in self.mapping.id.derive_from]
         if not any(sources):
@@ -895,7 +901,11 @@ class RowMapper:
 
     def fall_back_name(self, outcome: RowOutcome) -> None:
         """A row without a name is still imported, named after its summary or its id."""
-        summary = " ".join(str(outcome.item.get("summary") or "").split())
+        # The summary's first line: later lines are often labelled extras ("Bureau: …").
+        lines = [
+            " ".join(line.split()) for line in str(outcome.item.get("summary") or "").split("\n")
+        ]
+        summary = next((line for line in lines if line), "")
         if summary:
             name, basis = _first_words(summary, NAME_FALLBACK_LENGTH), _("its summary")
         elif outcome.external_id:
@@ -1196,8 +1206,8 @@ def department_slug(name: str) -> str:
 
 
 def tag_name(value: str) -> str:
-    """Tags are slugs: 'Machine Learning' becomes machine-learning."""
-    return slugify(value)[: Tag._meta.get_field("name").max_length].strip("-")
+    """The slug a tag word stands for: 'Machine Learning' is the tag machine-learning."""
+    return tag_slug(value)
 
 
 @dataclass
@@ -1205,8 +1215,9 @@ class References:
     """Natural keys of the rows resolved in a few queries, and what was created for them."""
 
     departments: dict[str, str] = field(default_factory=dict)  # normalised word -> slug
-    tags: dict[str, str] = field(default_factory=dict)  # word -> tag name
-    known_tags: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)  # word -> tag slug
+    tag_labels: dict[str, str] = field(default_factory=dict)  # slug -> label sent to sync
+    known_tags: set[str] = field(default_factory=set)  # slugs
     systems: dict[str, str] = field(default_factory=dict)  # word -> slug
     people: set[str] = field(default_factory=set)
     tags_created: list[str] = field(default_factory=list)
@@ -1269,8 +1280,14 @@ def _resolve_systems(words: set[str], refs: References) -> None:
             refs.systems[word] = found
 
 
-def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> References:
-    """Look up departments, tags, systems and owners of all rows; create what is allowed."""
+def resolve_references(
+    outcomes: list[RowOutcome], mapping: ImportMapping, *, actor: Any = None
+) -> References:
+    """Look up departments, tags, systems and owners of all rows; create what is allowed.
+
+    Tags are labels ("Law Enforcement") or slugs; sync creates the missing ones when the
+    mapping allows it and the actor may create tags (else it refuses the rows, naming them).
+    """
     live = [outcome for outcome in outcomes if not outcome.status]
     refs = References()
     words: dict[str, str] = {}
@@ -1279,17 +1296,19 @@ def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> Re
         for name in filter(None, names):
             words.setdefault(normalise_word(name), " ".join(name.split()))
     _resolve_departments(words, mapping, refs)
-    refs.tags = {
-        word: tag_name(str(word)) for outcome in live for word in outcome.item.get("tags", ())
-    }
-    wanted_tags = {name for name in refs.tags.values() if name}
-    refs.known_tags = set(Tag.objects.filter(name__in=wanted_tags).values_list("name", flat=True))
-    if mapping.create_missing_tags and wanted_tags - refs.known_tags:
-        refs.tags_created = sorted(wanted_tags - refs.known_tags)
-        Tag.objects.bulk_create(
-            [Tag(name=name) for name in refs.tags_created], ignore_conflicts=True
-        )
-        refs.known_tags |= set(refs.tags_created)
+    for outcome in live:
+        for word in outcome.item.get("tags", ()):
+            label = " ".join(str(word).split())
+            refs.tags[word] = tag_name(label)
+            if refs.tags[word]:
+                # One label per tag, the first in the file: the name a new tag gets.
+                refs.tag_labels.setdefault(refs.tags[word], label)
+    wanted_tags = set(refs.tag_labels)
+    refs.known_tags = set(Tag.objects.filter(slug__in=wanted_tags).values_list("slug", flat=True))
+    missing = wanted_tags - refs.known_tags
+    if mapping.create_missing_tags and missing and may_create_tags(actor):
+        refs.tags_created = sorted(refs.tag_labels[slug] for slug in missing)
+        refs.known_tags |= missing
     _resolve_systems({word for o in live for word in o.item.get("systems", ())}, refs)
     emails = {o.pending["owner"][0].lower() for o in live if o.pending.get("owner")}
     refs.people = set(Person.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -1337,12 +1356,16 @@ def apply_references(outcome: RowOutcome, mapping: ImportMapping, refs: Referenc
                 {refs.departments[normalise_word(name)] for name in names}
             )
     if "tags" in outcome.item:
-        names = sorted({refs.tags[word] for word in outcome.item["tags"] if refs.tags[word]})
-        missing = [name for name in names if name not in refs.known_tags]
+        slugs = sorted({refs.tags[word] for word in outcome.item["tags"] if refs.tags[word]})
+        missing = [refs.tag_labels[slug] for slug in slugs if slug not in refs.known_tags]
         if missing:
-            hint = _("Create them first, or set create_missing_tags: true in the mapping.")
+            hint = (
+                _("Create them first, or set create_missing_tags: true in the mapping.")
+                if not mapping.create_missing_tags
+                else _("Only the PMO, or a token that may create tags, creates them.")
+            )
             unknown("tags", missing, hint)
-        outcome.item["tags"] = names
+        outcome.item["tags"] = [refs.tag_labels[slug] for slug in slugs]
     if "systems" in outcome.item:
         words = outcome.item["systems"]
         missing = [word for word in words if word not in refs.systems]
@@ -1613,7 +1636,11 @@ def _sync_chunks(
             for outcome in chunk
         ]
         # Once an all-or-nothing import has a refusal, later chunks are only checked.
-        upsert = exports.sync_by_key if mapping.identity == "key" else sync.sync_batch
+        upsert = (
+            exports.sync_by_key
+            if mapping.identity == "key"
+            else partial(sync.sync_batch, create_tags=mapping.create_missing_tags)
+        )
         result = upsert(
             source=source,
             items=items,
@@ -1690,7 +1717,7 @@ def import_table(
     }
 
     def prepare() -> None:
-        refs = resolve_references(report.rows, mapping)
+        refs = resolve_references(report.rows, mapping, actor=actor)
         report.tags_created, report.departments_created = (
             refs.tags_created,
             refs.departments_created,

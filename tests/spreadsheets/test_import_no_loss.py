@@ -262,3 +262,127 @@ def test_command_writes_the_report_as_csv(tmp_path):
     lines = list(csv.DictReader(target.open(encoding="utf-8")))
     assert len({line["row"] for line in lines if line["row"]}) == 13
     assert f"Report written to {target}." in err.getvalue()
+
+
+# --- the 2024 consolidated layout: no id column, question headers, Windows-1252 -------------
+
+COLUMNS_2024 = (
+    "Use Case Name",
+    "Agency",
+    "Agency Abbreviation",
+    "Bureau",
+    "Use Case Topic Area",
+    "Other (Use Case Topic Area)",
+    "Is the AI use case found in the below list of general commercial AI products and services?",
+    "What is the intended purpose and expected benefits of the AI?",
+    "Describe the AI system’s outputs.",
+    "Stage of Development",
+    "Is the AI use case rights-impacting, safety-impacting, both, or neither?",
+    "Date Initiated",
+    "Date when Acquisition and/or Development began",
+    "Date Implemented",
+    "Date Retired",
+    # As published, with a trailing space.
+    "Was the AI system involved in this use case developed (or is it to be developed) under "
+    "contract(s) or in-house? ",
+    "Does this AI use case involve personally identifiable information (PII) that is "
+    "maintained by the agency?",
+    "Is this AI use case supporting a High-Impact Service Provider (HISP) public-facing service?",
+    "If the code is open-source, provide the link for the publicly available source code.",
+)
+PURPOSE = "What is the intended purpose and expected benefits of the AI?"
+IMPACT = "Is the AI use case rights-impacting, safety-impacting, both, or neither?"
+
+
+def row_2024(**values: str) -> dict[str, str]:
+    base = {
+        "Agency": "Department of Homeland Security",
+        "Agency Abbreviation": "DHS",
+        "Bureau": "CBP",
+        "Use Case Topic Area": "Law & Justice",
+        PURPOSE: "Speeds up the officers’ review.",
+        "Stage of Development": "Initiated",
+        IMPACT: "Neither",
+    }
+    return {**base, **{key.replace("_", " "): value for key, value in values.items()}}
+
+
+MESSY_2024 = [
+    # 2: a date-time, a trailing line break in the impact answer, curly apostrophes
+    row_2024(
+        **{
+            "Use Case Name": "Babel",
+            IMPACT: "Rights-Impacting\n",
+            "Date Initiated": "8/29/2023 0:00",
+        }
+    ),
+    # 3 and 4: same name, agency and bureau; different use cases
+    row_2024(**{"Use Case Name": "Anomaly Detection", PURPOSE: "Finds anomalies in cargo."}),
+    row_2024(**{"Use Case Name": "Anomaly Detection", PURPOSE: "Finds anomalies in vehicles."}),
+    # 5: no name, a description
+    row_2024(**{PURPOSE: "Translates travellers’ documents at the port of entry."}),
+    # 6: an Excel serial and a retirement date in ISO with a time
+    row_2024(
+        **{
+            "Use Case Name": "Fivecast ONYX",
+            "Stage of Development": "Retired",
+            "Date Initiated": "45167",
+            "Date Retired": "2024-12-31T00:00:00",
+        }
+    ),
+    # 7: a topic the map renames
+    row_2024(
+        **{
+            "Use Case Name": "CBP Careers Bot - Leo",
+            "Use Case Topic Area": "Government Services (includes Benefits and Service Delivery)",
+            "Stage of Development": "Operation and Maintenance",
+        }
+    ),
+]
+
+
+def import_2024(data: bytes, **options) -> imports.ImportReport:
+    return imports.import_file(
+        data,
+        mapping=imports.load_mapping("us-federal-2024"),
+        source="us-federal-2024",
+        filename="inventory-2024.csv",
+        **options,
+    )
+
+
+def test_the_2024_layout_in_windows_1252_imports_every_row():
+    data = csv_bytes(COLUMNS_2024, MESSY_2024, encoding="cp1252")
+
+    report = import_2024(data)
+
+    assert report.encoding == "cp1252"
+    assert report.written
+    assert (report.counts()["created"], report.counts()["rejected"]) == (6, 0)
+    assert report.counts()["derived_ids"] == 6
+    seen = {i.name: i for i in Initiative.objects.filter(source="us-federal-2024")}
+    babel = seen["Babel"]
+    assert (babel.risk_tier, babel.start_date) == ("high", datetime.date(2023, 8, 29))
+    assert babel.lead_department.name == "Department of Homeland Security"
+    assert "officers’ review" in babel.summary
+    assert "Bureau: CBP" in babel.summary
+    assert len([name for name in seen if name == "Anomaly Detection"]) == 1
+    assert Initiative.objects.filter(name="Anomaly Detection").count() == 2
+    assert "Translates travellers’ documents at the port of entry." in seen
+    onyx = seen["Fivecast ONYX"]
+    assert (onyx.stage, onyx.start_date, onyx.end_date) == (
+        "retired",
+        datetime.date(2023, 8, 29),
+        datetime.date(2024, 12, 31),
+    )
+    leo = seen["CBP Careers Bot - Leo"]
+    assert (leo.stage, list(leo.tags.values_list("name", flat=True))) == (
+        "production",
+        ["Government Services"],
+    )
+    codes = {group["code"] for group in report.warning_groups()}
+    assert {"id_collision", "name_fallback", "excel_serial"} <= codes
+
+    again = import_2024(data)
+
+    assert again.counts()["unchanged"] == 6

@@ -80,7 +80,7 @@ def snapshot(source: str) -> dict[str, dict]:
             "expected_benefit": initiative.expected_benefit,
             "lead_department": initiative.lead_department.slug,
             "owner": initiative.owner_id,
-            "tags": sorted(tag.name for tag in initiative.tags.all()),
+            "tags": sorted(tag.slug for tag in initiative.tags.all()),
         }
         for initiative in Initiative.objects.filter(source=source)
         .select_related("lead_department")
@@ -150,7 +150,7 @@ def test_federal_2023_import_then_reimport_changes_nothing():
     assert cbp.summary.startswith("AI Curated Synthetic Data creates synthetic data")
     assert "\n\nAgency: Customs and Border Protection" in cbp.summary
     assert cbp.stage == Stage.PROPOSED  # "Initiation"
-    assert set(cbp.tags.values_list("name", flat=True)) == {"generative-ai"}
+    assert set(cbp.tags.values_list("slug", "name")) == {("generative-ai", "Generative AI")}
     assert initiatives.exclude(external_url="").count() == 17
     # Brought in at the stage the inventory reports, recorded as imported, with its gaps.
     change = StageChange.objects.get(initiative=cbp)
@@ -252,8 +252,8 @@ def test_2025_sample_maps_every_column_and_cleans_the_mess():
     }
     created = Department.objects.filter(slug="department-of-the-treasury").get()
     assert created.name == "Department of the Treasury"
-    assert set(report.tags_created) >= {"service-delivery", "agentic-ai", "nlp"}
-    assert "other" not in Tag.objects.values_list("name", flat=True)
+    assert set(report.tags_created) >= {"Service Delivery", "Agentic AI", "NLP"}
+    assert "other" not in Tag.objects.values_list("slug", flat=True)
     # Unaligned, so the gaps show: the intended onboarding path.
     gaps = report.gate_gap_counts()
     assert gaps["owner"] == 14
@@ -397,7 +397,7 @@ def test_cp1252_file_without_atomic_writes_the_good_rows(roadmap_world):
     assert chatbot.customer_facing is True
     assert chatbot.external_url == "https://jira.example.com/browse/SR-1"
     assert (chatbot.owner.name, chatbot.owner.email) == ("Jürgen Weiß", "juergen.weiss@example.com")
-    assert set(chatbot.tags.values_list("name", flat=True)) == {"quick-win", "dsgvo"}
+    assert set(chatbot.tags.values_list("slug", flat=True)) == {"quick-win", "dsgvo"}
     letters = Initiative.objects.get(external_id="SR-2")
     assert letters.owner == roadmap_world
     assert letters.kind == "other"  # "Stimmungsanalyse" is not in the map: the default
