@@ -386,3 +386,13 @@ def test_the_2024_layout_in_windows_1252_imports_every_row():
     again = import_2024(data)
 
     assert again.counts()["unchanged"] == 6
+
+
+def test_the_csv_report_never_hands_a_spreadsheet_a_formula():
+    rows = [row_2025(id="X-1", use_case_name='=HYPERLINK("http://evil.example","Open")')]
+
+    report = import_2025(csv_bytes(COLUMNS_2025, rows))
+
+    [line] = list(csv.DictReader(io.StringIO(imports.report_csv(report))))
+    assert line["name"] == '\'=HYPERLINK("http://evil.example","Open")'
+    assert Initiative.objects.get().name == '=HYPERLINK("http://evil.example","Open")'
