@@ -396,3 +396,51 @@ def test_the_csv_report_never_hands_a_spreadsheet_a_formula():
     [line] = list(csv.DictReader(io.StringIO(imports.report_csv(report))))
     assert line["name"] == '\'=HYPERLINK("http://evil.example","Open")'
     assert Initiative.objects.get().name == '=HYPERLINK("http://evil.example","Open")'
+
+
+# --- the 2023 consolidated layout: ids given twice, rows without id or title ---------------
+
+COLUMNS_2023 = (
+    "Use_Case_ID",
+    "Department_Code",
+    "Agency",
+    "Office",
+    "Title",
+    "Summary",
+    "Development_Stage",
+    "Techniques",
+    "Source_Code",
+    "Department",
+)
+
+
+def row_2023(**values: str) -> dict[str, str]:
+    base = {
+        "Department_Code": "DOE",
+        "Agency": "Office of Science",
+        "Department": "Department of Energy",
+    }
+    return {**base, **values}
+
+
+def test_the_2023_layout_keeps_rows_that_share_an_id_or_have_no_title():
+    rows = [
+        row_2023(Use_Case_ID="DOE-0001-2023", Title="Grid forecast", Summary="Forecasts load."),
+        row_2023(Use_Case_ID="DOE-0001-2023", Title="Grid outage map", Summary="Maps outages."),
+        row_2023(Title="Document search", Summary="Finds reports."),
+        row_2023(Title="Document search", Summary="Finds datasets."),
+        row_2023(Use_Case_ID="DOE-0004-2023", Summary="Classifies lab safety incident reports."),
+    ]
+    data = csv_bytes(COLUMNS_2023, rows, encoding="utf-8")
+
+    report = imports.import_file(
+        data, mapping=imports.load_mapping("us-federal-2023"), source="us-federal-2023"
+    )
+
+    assert (report.counts()["created"], report.counts()["rejected"]) == (5, 0)
+    names = set(Initiative.objects.values_list("name", flat=True))
+    assert {"Grid forecast", "Grid outage map", "Document search"} <= names
+    assert "Classifies lab safety incident reports." in names
+    groups = {group["code"]: group["rows"] for group in report.warning_groups()}
+    assert groups["id_collision"] == [3, 5]
+    assert groups["name_fallback"] == [6]
