@@ -144,9 +144,11 @@ class Tag(models.Model):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not self.slug and self.name:
+        # Read the loaded values only: touching a deferred field would query for it.
+        values = self.__dict__
+        if "slug" in values and not values["slug"] and values.get("name"):
             self.slug = tag_slug(self.name)
-        if not self.name and self.slug:
+        if "name" in values and not values["name"] and values.get("slug"):
             self.name = self.slug
 
     def __str__(self) -> str:

@@ -227,3 +227,10 @@ def test_import_creates_labels_only_for_an_actor_that_may(portfolio):
     assert Tag.objects.get(slug="law-enforcement").name == "Law Enforcement"
     tagged = Initiative.objects.get(external_id="A-1").tags.values_list("slug", flat=True)
     assert sorted(tagged) == ["gdpr", "law-enforcement"]
+
+
+def test_loading_tags_with_deferred_fields_costs_no_extra_query(db, django_assert_num_queries):
+    Tag.objects.bulk_create([Tag(name=f"Label {n}") for n in range(5)])
+
+    with django_assert_num_queries(1):
+        assert len([tag.pk for tag in Tag.objects.only("id")]) == 5
