@@ -84,6 +84,13 @@ def can_write_reference_data(user: Any, token: Any = None) -> bool:
     return is_pmo(user)
 
 
+def can_create_tags(user: Any, token: Any = None) -> bool:
+    """New tags by name: the PMO, and integrations whose token is allowed to (sync, import)."""
+    if is_pmo(user):
+        return True
+    return is_integration(user) and bool(getattr(token, "can_create_tags", False))
+
+
 def _token_owns_source(token: Any, source: str) -> bool:
     token_source = getattr(token, "source", "")
     return bool(token_source) and token_source == source

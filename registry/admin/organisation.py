@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -58,8 +60,17 @@ class SystemAdmin(RegistryModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(RegistryModelAdmin):
-    list_display = ("name", "initiative_count")
-    search_fields = ("name",)
+    list_display = ("name", "slug", "initiative_count")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The slug is how tools name the tag: derived once, then kept when the name changes.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, "slug") if obj is not None else readonly
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj: Any = None) -> dict:
+        return {} if obj is not None else dict(self.prepopulated_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(initiative_total=Count("initiatives"))

@@ -40,6 +40,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "name",
         "user",
         "source",
+        "can_create_tags",
         "key_prefix",
         "state",
         "created_at",
@@ -54,7 +55,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        editable = ["name", "user", "source", "expires_at"]
+        editable = ["name", "user", "source", "can_create_tags", "expires_at"]
         return editable if obj is None else [*editable, *self.readonly_fields]
 
     @admin.display(description=_("state"))
@@ -67,12 +68,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)  # name and expiry, PMO only
+            super().save_model(request, obj, form, change)  # name, tags, expiry: PMO only
             return
         token, secret = api_token_create(
             name=obj.name,
             user=obj.user,
             source=obj.source,
+            can_create_tags=obj.can_create_tags,
             expires_at=obj.expires_at,
             actor=request.user,
         )

@@ -4,6 +4,8 @@ platforms, addressed by natural key.
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters as filters
 from django.db.models import (
     Q,
@@ -13,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from registry import choices
+from registry.api.core.permissions import TagWrites
 from registry.api.core.relations import TIMESTAMPS, department_field
 from registry.api.core.viewsets import RegistryViewSet
 from registry.models import (
@@ -20,6 +23,7 @@ from registry.models import (
     Person,
     System,
     Tag,
+    tag_slug,
 )
 from registry.selectors.filters import OrderingFilter, StrictBooleanFilter, by_id, by_slug
 
@@ -73,12 +77,33 @@ class SystemSerializer(serializers.ModelSerializer):
 
 
 class TagSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:tag-detail", lookup_field="name")
+    """A label: `name` as people write it; `slug` derived from it on creation, then kept."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:tag-detail", lookup_field="slug")
 
     class Meta:
         model = Tag
-        fields = ["url", "id", "name"]
-        read_only_fields = ["id"]
+        fields = ["url", "id", "name", "slug"]
+        read_only_fields = ["id", "slug"]
+        # Uniqueness of the slug is checked in validate_name, where the slug is derived.
+        validators: list[Any] = []
+
+    def validate_name(self, value: str) -> str:
+        name = " ".join(value.split())
+        if not name:
+            raise serializers.ValidationError(_("A tag needs a name."), code="blank")
+        if self.instance is None:
+            taken = Tag.objects.filter(slug=tag_slug(name)).first()
+            if taken is not None:
+                raise serializers.ValidationError(
+                    _("The tag '%(name)s' (%(slug)s) already exists.")
+                    % {"name": taken.name, "slug": taken.slug},
+                    code="unique",
+                )
+        return name
+
+    def create(self, validated_data: dict[str, Any]) -> Tag:
+        return super().create({**validated_data, "slug": tag_slug(validated_data["name"])})
 
 
 class DepartmentFilterSet(filters.FilterSet):
@@ -123,8 +148,11 @@ class SystemFilterSet(filters.FilterSet):
 
 
 class TagFilterSet(filters.FilterSet):
-    q = filters.CharFilter(field_name="name", lookup_expr="icontains")
-    ordering = OrderingFilter(fields=("name",))
+    q = filters.CharFilter(method="filter_q", label=_("Name or slug contains"))
+    ordering = OrderingFilter(fields=("name", "slug"))
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
 
     class Meta:
         model = Tag
@@ -158,9 +186,10 @@ class SystemViewSet(RegistryViewSet):
 
 
 class TagViewSet(RegistryViewSet):
-    """Labels the PMO manages, addressed by name."""
+    """Labels, addressed by slug; created by name (the slug is derived)."""
 
     queryset = Tag.objects.all()
     serializer_class = TagSerializer
     filterset_class = TagFilterSet
-    lookup_field = "name"
+    permission_classes = [TagWrites]
+    lookup_field = "slug"

@@ -195,7 +195,13 @@ class SyncItemSerializer(serializers.Serializer):
     )
     departments = _list_of(serializers.CharField(), _("Participating departments' slugs."))
     systems = _list_of(serializers.CharField(), _("Systems' slugs."))
-    tags = _list_of(serializers.CharField(), _("Tag names."))
+    tags = _list_of(
+        serializers.CharField(),
+        _(
+            "Tags by name or slug ('Classical ML' or classical-ml); unknown ones are created "
+            "when the token may create tags, else the item is refused naming them."
+        ),
+    )
     alignments = SyncAlignmentSerializer(
         many=True, required=False, help_text=_("Replaces the initiative's alignments.")
     )

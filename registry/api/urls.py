@@ -5,6 +5,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from registry.api.changes import ChangeViewSet
 from registry.api.core.permissions import ReadOnly
+from registry.api.imports import ImportView
 from registry.api.initiatives.exports import InitiativeExportViewSet
 from registry.api.initiatives.views import InitiativeViewSet
 from registry.api.learning import LearningViewSet, VoiceReviewViewSet
@@ -74,6 +75,7 @@ urlpatterns = [
         InitiativeSyncView.as_view(),
         name="initiative-sync",
     ),
+    path("imports/", ImportView.as_view(), name="import"),
     path(
         "initiatives/export/",
         InitiativeExportViewSet.as_view({"get": "list"}),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0013_exact_count_indexes'),
+        ('registry', '0014_tag_labels_token_tags'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -31,7 +31,7 @@ from registry.models.learning import (
     speaks_to_customers,
     speaks_to_customers_condition,
 )
-from registry.models.organisation import Department, Person, System, Tag
+from registry.models.organisation import Department, Person, System, Tag, tag_slug
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
 from registry.models.saved_views import SavedView
@@ -84,6 +84,7 @@ __all__ = [
     "StageChange",
     "System",
     "Tag",
+    "tag_slug",
     "TeamRole",
     "TimestampedModel",
     "Vision",

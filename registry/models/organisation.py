@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from registry import choices
@@ -100,15 +104,52 @@ class System(TimestampedModel):
         return self.name
 
 
-class Tag(models.Model):
-    """A free label the PMO manages (e.g. `gdpr`, `quick-win`)."""
+TAG_SLUG_LENGTH = 60
 
-    name = models.SlugField(_("name"), max_length=60, unique=True)
+
+def tag_slug(label: str) -> str:
+    """The slug a tag label stands for: 'Classical ML' and 'classical-ml' are one tag.
+
+    A label with nothing slugify keeps (only punctuation, or a script it drops) gets a slug
+    from its digest, so every label has one and the same label always the same one.
+    """
+    text = " ".join(str(label).split())
+    slug = slugify(text)[:TAG_SLUG_LENGTH].strip("-")
+    if slug or not text:
+        return slug
+    return "tag-" + hashlib.blake2b(text.casefold().encode(), digest_size=4).hexdigest()
+
+
+class Tag(models.Model):
+    """A free label (e.g. `GDPR`, `Law Enforcement`): a name people read, a slug tools use.
+
+    The slug is derived from the name when a tag is made without one (also in bulk_create),
+    and stays when the name is edited, so links and synced references keep working.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=TAG_SLUG_LENGTH, unique=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(slug="") & ~models.Q(name=""),
+                name="registry_tag_named",
+                violation_error_message=_("A tag needs a name."),
+            ),
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read the loaded values only: touching a deferred field would query for it.
+        values = self.__dict__
+        if "slug" in values and not values["slug"] and values.get("name"):
+            self.slug = tag_slug(self.name)
+        if "name" in values and not values["name"] and values.get("slug"):
+            self.name = self.slug
 
     def __str__(self) -> str:
         return self.name

@@ -64,6 +64,14 @@ class ApiToken(models.Model):
             "writes initiatives of its own source."
         ),
     )
+    can_create_tags = models.BooleanField(
+        _("may create tags"),
+        default=False,
+        help_text=_(
+            "Sync and import with this token create the tags they name that do not exist "
+            "yet; without it, an unknown tag refuses the item."
+        ),
+    )
     key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     key_prefix = models.CharField(
         _("key prefix"),

@@ -421,7 +421,7 @@ class InitiativeFilterSet(LiveByDefault, RequestedFiltersOnly, TombstoneFilters,
     autonomy = filters.MultipleChoiceFilter(choices=choices.Autonomy.choices, distinct=False)
     tag = KeyChoiceFilter(
         queryset=Tag.objects.all(),
-        to_field_name="name",
+        to_field_name="slug",
         field_name="tags",
         error_messages=_unknown(str(_("tag named"))),
     )

@@ -26,13 +26,20 @@ def api_token_create(
     name: str,
     user: Any,
     source: str = "",
+    can_create_tags: bool = False,
     expires_at: datetime.datetime | None = None,
     actor: Any = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its plain secret, which is never stored."""
     require_pmo(actor, TOKENS_ARE_THE_PMOS)
     secret = new_secret()
-    token = ApiToken(name=name, user=user, source=source, expires_at=expires_at)
+    token = ApiToken(
+        name=name,
+        user=user,
+        source=source,
+        can_create_tags=can_create_tags,
+        expires_at=expires_at,
+    )
     token.set_secret(secret)
     token.full_clean()
     token.save()

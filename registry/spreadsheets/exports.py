@@ -126,7 +126,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("lead_department", lambda i: i.lead_department.slug if i.lead_department else None),
     Column("departments", lambda i: _slugs(i.departments.all())),
     Column("systems", lambda i: _slugs(i.systems.all())),
-    Column("tags", lambda i: _slugs(i.tags.all(), "name")),
+    Column("tags", lambda i: _slugs(i.tags.all())),
     Column("alignments", alignments_cell),
     Column("touchpoints", _field("touchpoints")),
     Column("journey_stages", _field("journey_stages")),

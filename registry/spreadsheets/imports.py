@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -75,9 +76,11 @@ from registry.choices import (
     Stage,
     Touchpoint,
 )
-from registry.models import Department, Initiative, Person, System, Tag
+from registry.models import Department, Initiative, Person, System, Tag, tag_slug
 from registry.services.history import history_context
-from registry.spreadsheets import exports
+from registry.services.tags import may_create_tags
+from registry.spreadsheets import dates, exports
+from registry.spreadsheets.cells import escape_formula
 from registry.spreadsheets.exports import unescape_formula
 from registry.sync import upsert as sync
 
@@ -139,6 +142,7 @@ UNMAPPED_CHOICES = ("default", "keep", "drop", "error")
 MAPPING_KEYS = frozenset(
     {"name", "description", "source", "format", "placeholders", "id", "fields", "identity"}
     | {"create_missing_tags", "create_missing_departments", "department_function"}
+    | {"date_order"}
 )
 TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 EXTERNAL_ID_MAX_LENGTH: int = (
@@ -342,7 +346,8 @@ class FieldSpec:
     optional: bool = False
     only_on_create: bool = False
     on_invalid: str = "reject"
-    formats: tuple[str, ...] = DATE_FORMATS
+    # A mapping's own strptime formats, tried before the formats `dates.parse` knows.
+    formats: tuple[str, ...] = ()
     email_column: str = ""
     name_column: str = ""
 
@@ -382,6 +387,8 @@ class ImportMapping:
     # "external_id": rows are a source's, by its ids; "key": by the registry's keys.
     identity: str = "external_id"
     unescape_formulas: bool = False
+    # How slash dates that fit both orders (05/06/2024) are read when the file does not say.
+    date_order: str = dates.MONTH_FIRST
 
     def required_columns(self) -> list[str]:
         columns = [*self.id.columns, *self.id.derive_from]
@@ -393,7 +400,7 @@ class ImportMapping:
     def column_of(self, field_name: str) -> str:
         """The source column(s) a field comes from, to point users at the right cell."""
         if field_name == "external_id":
-            return ", ".join(self.id.columns)
+            return ", ".join(self.id.columns or self.id.derive_from)
         spec = self.fields.get(field_name)
         return ", ".join(spec.source_columns) if spec else ""
 
@@ -571,10 +578,14 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
     raw_id = data.get("id")
     if isinstance(raw_id, str):
         raw_id = {"column": raw_id}
-    if not isinstance(raw_id, dict) or not ("column" in raw_id or "columns" in raw_id):
+    # A layout without an id column (the 2024 inventory) derives every id from content.
+    if not isinstance(raw_id, dict) or not (
+        "column" in raw_id or "columns" in raw_id or raw_id.get("derive_from")
+    ):
         raise MappingError(_("The mapping needs an id: a column or a list of columns."))
+    id_columns = raw_id.get("column", raw_id.get("columns"))
     id_spec = IdSpec(
-        columns=_as_str_tuple(raw_id.get("column", raw_id.get("columns")), "id.columns"),
+        columns=_as_str_tuple(id_columns, "id.columns") if id_columns is not None else (),
         separator=str(raw_id.get("separator", ":")),
         derive_from=_as_str_tuple(raw_id["derive_from"], "id.derive_from")
         if raw_id.get("derive_from")
@@ -610,6 +621,9 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
             codecs.lookup(str(file_format["encoding"]))
         except LookupError as error:
             raise MappingError(_("Unknown encoding '%s'.") % file_format["encoding"]) from error
+    date_order = str(data.get("date_order") or dates.MONTH_FIRST)
+    if date_order not in dates.DATE_ORDERS:
+        raise MappingError(_("date_order must be one of %s.") % ", ".join(dates.DATE_ORDERS))
     placeholders = data.get("placeholders", DEFAULT_PLACEHOLDERS)
     if not isinstance(placeholders, list | tuple):
         raise MappingError(_("placeholders must be a list of words."))
@@ -630,6 +644,7 @@ def parse_mapping(data: Any, *, slug: str = "", path: Path | None = None) -> Imp
         path=path,
         identity=identity,
         unescape_formulas=bool(file_format.get("unescape_formulas", False)),
+        date_order=date_order,
     )
 
 
@@ -673,12 +688,20 @@ def shipped_mappings() -> list[ImportMapping]:
 
 @dataclass
 class RowIssue:
+    """A refusal or an adjustment of one row; `code` names its cause, to group the report."""
+
     field: str
     message: str
     column: str = ""
+    code: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "column": self.column, "message": self.message}
+        return {
+            "field": self.field,
+            "column": self.column,
+            "code": self.code or "invalid",
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -702,6 +725,8 @@ class RowOutcome:
     item: dict[str, Any] = field(default_factory=dict, repr=False)
     # Natural keys resolved against the database later: department names, owner.
     pending: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Values the importer made up (a fallback name): they seed a new initiative only.
+    create_only: set[str] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -718,6 +743,24 @@ class RowOutcome:
             "errors": [issue.as_dict() for issue in self.errors],
             "warnings": [issue.as_dict() for issue in self.warnings],
         }
+
+
+NAME_FALLBACK_LENGTH = 80
+COLLISION_SEPARATOR = "~"
+
+
+def _first_words(text: str, limit: int) -> str:
+    """The first words of a text, cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def content_digest(outcome: RowOutcome) -> str:
+    """A short, order-independent fingerprint of everything a row says."""
+    content = json.dumps({**outcome.item, **outcome.pending}, sort_keys=True, default=str)
+    return hashlib.blake2b(content.encode(), digest_size=4).hexdigest()
 
 
 def derived_id(sources: Sequence[str]) -> str:
@@ -739,17 +782,16 @@ def choice_value(field_name: str, value: Any) -> Any:
     return value
 
 
-def parse_date(text: str, formats: Sequence[str]) -> datetime.date:
-    text = text.strip()
-    iso = re.match(r"^(\d{4}-\d{2}-\d{2})[T ]", text)
-    if iso:
-        text = iso.group(1)
-    for fmt in formats:
-        try:
-            return datetime.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar day
-        except ValueError:
-            continue
-    raise InvalidValueError(_("'%s' is not a date this mapping understands.") % text)
+def parse_date(
+    text: str, formats: Sequence[str] = (), *, order: str = dates.MONTH_FIRST
+) -> dates.ParsedDate:
+    """A cell as a calendar day (see `registry.spreadsheets.dates`); InvalidValueError if none."""
+    try:
+        return dates.parse(text, order=order, formats=formats)
+    except dates.DateError as error:
+        raise InvalidValueError(
+            _("'%s' is not a date this mapping understands.") % " ".join(text.split())
+        ) from error
 
 
 def parse_amount(text: str) -> str:
@@ -775,7 +817,7 @@ def convert(name: str, value: Any, spec: FieldSpec) -> Any:
             return word in TRUE_WORDS
         raise InvalidValueError(_("'%s' is neither yes nor no.") % value)
     if name in DATE_FIELDS:
-        return parse_date(str(value), spec.formats).isoformat()
+        return parse_date(str(value), spec.formats).value.isoformat()
     if name in DECIMAL_FIELDS:
         text = parse_amount(str(value))
         try:
@@ -799,8 +841,13 @@ def convert(name: str, value: Any, spec: FieldSpec) -> Any:
 class RowMapper:
     """Turns source rows into sync items, without touching the database."""
 
-    def __init__(self, mapping: ImportMapping, headers: Sequence[str]) -> None:
+    def __init__(
+        self, mapping: ImportMapping, headers: Sequence[str], *, date_order: str = ""
+    ) -> None:
         self.mapping = mapping
+        self.date_order = date_order or mapping.date_order
+        # Ambiguous dates are listed row by row only when nothing in the file settles them.
+        self.report_ambiguous_dates = True
         present = set(headers)
         # An optional field whose columns the file lacks is left out, not reported.
         self.fields = [
@@ -820,7 +867,7 @@ class RowMapper:
 
     def external_id(self, row: SourceRow) -> tuple[str, bool]:
         parts = [" ".join(self.cell(row, column).split()) for column in self.mapping.id.columns]
-        if all(parts):
+        if parts and all(parts):
             return self.mapping.id.separator.join(parts), False
         sources = [self.cell(row, column) for column in self.mapping.id.derive_from]
         if not any(sources):
@@ -837,13 +884,19 @@ class RowMapper:
                 if self.mapping.id.derive_from
                 else _("The row has no id.")
             )
-            outcome.errors.append(RowIssue("external_id", message, id_column))
+            outcome.errors.append(RowIssue("external_id", message, id_column, code="no_id"))
         elif len(outcome.external_id) > EXTERNAL_ID_MAX_LENGTH:
-            outcome.errors.append(
+            original = outcome.external_id
+            digest = hashlib.blake2b(original.encode(), digest_size=4).hexdigest()
+            suffix = COLLISION_SEPARATOR + digest
+            outcome.external_id = original[: EXTERNAL_ID_MAX_LENGTH - len(suffix)] + suffix
+            outcome.warnings.append(
                 RowIssue(
                     "external_id",
-                    _("The id is longer than %d characters.") % EXTERNAL_ID_MAX_LENGTH,
+                    _("The id is longer than %(max)d characters; imported under the id %(id)s.")
+                    % {"max": EXTERNAL_ID_MAX_LENGTH, "id": outcome.external_id},
                     id_column,
+                    code="id_shortened",
                 )
             )
         for spec in self.fields:
@@ -853,11 +906,77 @@ class RowMapper:
                 issue = RowIssue(spec.field, str(invalid), self.mapping.column_of(spec.field))
                 if spec.on_invalid == "blank":
                     issue.message = _("%s Left blank.") % issue.message
+                    issue.code = "left_blank"
                     outcome.warnings.append(issue)
                 else:
                     outcome.errors.append(issue)
+        if "name" in self.mapping.fields and not outcome.item.get("name"):
+            self.fall_back_name(outcome)
         outcome.name = str(outcome.item.get("name") or "")
         return outcome
+
+    def fall_back_name(self, outcome: RowOutcome) -> None:
+        """A row without a name is still imported, named after its summary or its id."""
+        # The summary's first line: later lines are often labelled extras ("Bureau: …").
+        lines = [
+            " ".join(line.split()) for line in str(outcome.item.get("summary") or "").split("\n")
+        ]
+        summary = next((line for line in lines if line), "")
+        if summary:
+            name, basis = _first_words(summary, NAME_FALLBACK_LENGTH), _("its summary")
+        elif outcome.external_id:
+            name, basis = outcome.external_id, _("its id")
+        else:
+            return
+        outcome.item["name"] = name
+        outcome.create_only.add("name")
+        outcome.warnings.append(
+            RowIssue(
+                "name",
+                _("The row has no name; it is named '%(name)s' after %(basis)s.")
+                % {"name": name, "basis": basis},
+                self.mapping.column_of("name"),
+                code="name_fallback",
+            )
+        )
+
+    def map_date(self, outcome: RowOutcome, spec: FieldSpec, text: str) -> None:
+        parsed = parse_date(text, spec.formats, order=self.date_order)
+        column = self.mapping.column_of(spec.field)
+        shown = " ".join(text.split())
+        day = parsed.value.isoformat()
+        if parsed.dropped_time:
+            outcome.warnings.append(
+                RowIssue(
+                    spec.field,
+                    _("'%(text)s' has the time %(time)s; the field keeps only the day %(day)s.")
+                    % {"text": shown, "time": parsed.dropped_time, "day": day},
+                    column,
+                    code="time_dropped",
+                )
+            )
+        if parsed.serial:
+            outcome.warnings.append(
+                RowIssue(
+                    spec.field,
+                    _("'%(text)s' is an Excel date number; read as %(day)s.")
+                    % {"text": shown, "day": day},
+                    column,
+                    code="excel_serial",
+                )
+            )
+        if parsed.ambiguous and self.report_ambiguous_dates:
+            order = _("month first") if self.date_order == dates.MONTH_FIRST else _("day first")
+            outcome.warnings.append(
+                RowIssue(
+                    spec.field,
+                    _("'%(text)s' fits both day and month first; read %(order)s as %(day)s.")
+                    % {"text": shown, "order": order, "day": day},
+                    column,
+                    code="ambiguous_date",
+                )
+            )
+        outcome.item[spec.field] = day
 
     def map_field(self, outcome: RowOutcome, row: SourceRow, spec: FieldSpec) -> None:
         name = spec.field
@@ -875,6 +994,9 @@ class RowMapper:
         value = self.scalar_value(row, spec)
         if value is None:
             return
+        if name in DATE_FIELDS:
+            self.map_date(outcome, spec, str(value))
+            return
         value = convert(name, choice_value(name, value), spec)
         if isinstance(value, str) and spec.truncate and len(value) > spec.truncate:
             outcome.warnings.append(
@@ -883,6 +1005,7 @@ class RowMapper:
                     _("Shortened from %(length)d to %(max)d characters.")
                     % {"length": len(value), "max": spec.truncate},
                     self.mapping.column_of(name),
+                    code="shortened",
                 )
             )
             value = value[: spec.truncate - 1].rstrip() + "…"
@@ -971,8 +1094,19 @@ class RowMapper:
         return list(dict.fromkeys(values))
 
 
-def map_table(table: Table, mapping: ImportMapping) -> list[RowOutcome]:
-    """Every row mapped; a later row with an earlier row's id is marked and skipped."""
+@dataclass
+class Notice:
+    """Something the importer decided for the whole file (e.g. the order of day and month)."""
+
+    code: str
+    message: str
+    rows: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "rows": list(self.rows)}
+
+
+def _check_columns(table: Table, mapping: ImportMapping) -> None:
     missing = [column for column in mapping.required_columns() if column not in table.headers]
     if missing:
         raise ImportFileError(
@@ -986,34 +1120,98 @@ def map_table(table: Table, mapping: ImportMapping) -> list[RowOutcome]:
                 "columns": ", ".join(table.headers),
             }
         )
+
+
+def _date_cells(table: Table, mapper: RowMapper) -> Iterator[tuple[int, str]]:
+    columns = [
+        column
+        for spec in mapper.fields
+        if spec.field in DATE_FIELDS and not spec.formats
+        for column in spec.source_columns
+    ]
+    for row in table.rows:
+        for column in columns:
+            text = mapper.cell(row, column)
+            if text:
+                yield row.number, text
+
+
+def decide_date_order(table: Table, mapper: RowMapper) -> Notice | None:
+    """Read ambiguous slash dates the way the file's unambiguous ones are written."""
+    decision = dates.detect_order(_date_cells(table, mapper), default=mapper.mapping.date_order)
+    mapper.date_order = decision.order
+    mapper.report_ambiguous_dates = decision.assumed or decision.conflict
+    if not decision.ambiguous_rows and not decision.conflict:
+        return None
+    rows = decision.ambiguous_rows
+    return Notice("date_order", decision.explain(), rows[:NOTICE_ROWS])
+
+
+NOTICE_ROWS = 10
+
+
+def _disambiguate(
+    outcome: RowOutcome, first: RowOutcome, by_id: dict[str, RowOutcome], id_column: str
+) -> None:
+    """Another row already has this id: keep both, this one under a suffixed, stable id."""
+    original = outcome.external_id
+    suffix = COLLISION_SEPARATOR + content_digest(outcome)
+    candidate = original[: EXTERNAL_ID_MAX_LENGTH - len(suffix)] + suffix
+    twin = by_id.get(candidate)
+    if twin is not None:
+        # Same content as a row already moved to this id: a plain duplicate of that one.
+        outcome.external_id, outcome.status, outcome.duplicate_of = candidate, "duplicate", twin.row
+        return
+    mine, theirs = {**outcome.item, **outcome.pending}, {**first.item, **first.pending}
+    differing = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
+    outcome.external_id = candidate
+    by_id[candidate] = outcome
+    outcome.warnings.append(
+        RowIssue(
+            "external_id",
+            _(
+                "Same id %(id)s as row %(row)d but different values (%(fields)s); imported "
+                "under the id %(new)s."
+            )
+            % {"id": original, "row": first.row, "fields": ", ".join(differing), "new": candidate},
+            id_column,
+            code="id_collision",
+        )
+    )
+
+
+def map_rows(table: Table, mapping: ImportMapping) -> tuple[list[RowOutcome], list[Notice]]:
+    """Every row mapped, and what was decided for the whole file.
+
+    A later row with an earlier row's id and the same values is a duplicate (skipped, said);
+    with other values it is kept under the id plus a suffix from its content, so the same
+    file imports the same way every time and no row is lost.
+    """
+    _check_columns(table, mapping)
     mapper = RowMapper(mapping, table.headers)
+    notices = [notice for notice in [decide_date_order(table, mapper)] if notice]
     outcomes = [mapper.map_row(row) for row in table.rows]
-    first_by_id: dict[str, RowOutcome] = {}
+    id_column = mapping.column_of("external_id")
+    by_id: dict[str, RowOutcome] = {}
     for outcome in outcomes:
-        if not outcome.external_id:
+        if not outcome.external_id or outcome.errors:
             continue
-        first = first_by_id.setdefault(outcome.external_id, outcome)
+        first = by_id.setdefault(outcome.external_id, outcome)
         if first is outcome:
             continue
-        outcome.duplicate_of = first.row
-        mine, theirs = {**outcome.item, **outcome.pending}, {**first.item, **first.pending}
-        if mine == theirs:
-            outcome.status = "duplicate"
+        if {**outcome.item, **outcome.pending} == {**first.item, **first.pending}:
+            outcome.status, outcome.duplicate_of = "duplicate", first.row
             continue
-        # Same id, other content: which row is right is the spreadsheet owner's call.
-        differing = sorted(k for k in {*mine, *theirs} if mine.get(k) != theirs.get(k))
-        outcome.errors.append(
-            RowIssue(
-                "external_id",
-                _("Same id as row %(row)d but different values (%(fields)s); not imported.")
-                % {"row": first.row, "fields": ", ".join(differing)},
-                mapping.column_of("external_id"),
-            )
-        )
+        _disambiguate(outcome, first, by_id, id_column)
     for outcome in outcomes:
         if outcome.errors:
             outcome.status = "rejected"
-    return outcomes
+    return outcomes, notices
+
+
+def map_table(table: Table, mapping: ImportMapping) -> list[RowOutcome]:
+    """Every row mapped (see `map_rows`, which also says what was decided for the file)."""
+    return map_rows(table, mapping)[0]
 
 
 # --- resolving natural keys (the only database reads before sync) -----------------------------
@@ -1024,8 +1222,8 @@ def department_slug(name: str) -> str:
 
 
 def tag_name(value: str) -> str:
-    """Tags are slugs: 'Machine Learning' becomes machine-learning."""
-    return slugify(value)[: Tag._meta.get_field("name").max_length].strip("-")
+    """The slug a tag word stands for: 'Machine Learning' is the tag machine-learning."""
+    return tag_slug(value)
 
 
 @dataclass
@@ -1033,8 +1231,9 @@ class References:
     """Natural keys of the rows resolved in a few queries, and what was created for them."""
 
     departments: dict[str, str] = field(default_factory=dict)  # normalised word -> slug
-    tags: dict[str, str] = field(default_factory=dict)  # word -> tag name
-    known_tags: set[str] = field(default_factory=set)
+    tags: dict[str, str] = field(default_factory=dict)  # word -> tag slug
+    tag_labels: dict[str, str] = field(default_factory=dict)  # slug -> label sent to sync
+    known_tags: set[str] = field(default_factory=set)  # slugs
     systems: dict[str, str] = field(default_factory=dict)  # word -> slug
     people: set[str] = field(default_factory=set)
     tags_created: list[str] = field(default_factory=list)
@@ -1097,8 +1296,14 @@ def _resolve_systems(words: set[str], refs: References) -> None:
             refs.systems[word] = found
 
 
-def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> References:
-    """Look up departments, tags, systems and owners of all rows; create what is allowed."""
+def resolve_references(
+    outcomes: list[RowOutcome], mapping: ImportMapping, *, actor: Any = None
+) -> References:
+    """Look up departments, tags, systems and owners of all rows; create what is allowed.
+
+    Tags are labels ("Law Enforcement") or slugs; sync creates the missing ones when the
+    mapping allows it and the actor may create tags (else it refuses the rows, naming them).
+    """
     live = [outcome for outcome in outcomes if not outcome.status]
     refs = References()
     words: dict[str, str] = {}
@@ -1107,17 +1312,19 @@ def resolve_references(outcomes: list[RowOutcome], mapping: ImportMapping) -> Re
         for name in filter(None, names):
             words.setdefault(normalise_word(name), " ".join(name.split()))
     _resolve_departments(words, mapping, refs)
-    refs.tags = {
-        word: tag_name(str(word)) for outcome in live for word in outcome.item.get("tags", ())
-    }
-    wanted_tags = {name for name in refs.tags.values() if name}
-    refs.known_tags = set(Tag.objects.filter(name__in=wanted_tags).values_list("name", flat=True))
-    if mapping.create_missing_tags and wanted_tags - refs.known_tags:
-        refs.tags_created = sorted(wanted_tags - refs.known_tags)
-        Tag.objects.bulk_create(
-            [Tag(name=name) for name in refs.tags_created], ignore_conflicts=True
-        )
-        refs.known_tags |= set(refs.tags_created)
+    for outcome in live:
+        for word in outcome.item.get("tags", ()):
+            label = " ".join(str(word).split())
+            refs.tags[word] = tag_name(label)
+            if refs.tags[word]:
+                # One label per tag, the first in the file: the name a new tag gets.
+                refs.tag_labels.setdefault(refs.tags[word], label)
+    wanted_tags = set(refs.tag_labels)
+    refs.known_tags = set(Tag.objects.filter(slug__in=wanted_tags).values_list("slug", flat=True))
+    missing = wanted_tags - refs.known_tags
+    if mapping.create_missing_tags and missing and may_create_tags(actor):
+        refs.tags_created = sorted(refs.tag_labels[slug] for slug in missing)
+        refs.known_tags |= missing
     _resolve_systems({word for o in live for word in o.item.get("systems", ())}, refs)
     emails = {o.pending["owner"][0].lower() for o in live if o.pending.get("owner")}
     refs.people = set(Person.objects.filter(email__in=emails).values_list("email", flat=True))
@@ -1137,7 +1344,12 @@ def apply_references(outcome: RowOutcome, mapping: ImportMapping, refs: Referenc
             "values": ", ".join(values),
         }
         outcome.errors.append(
-            RowIssue(field_name, f"{message} {hint}".strip(), mapping.column_of(field_name))
+            RowIssue(
+                field_name,
+                f"{message} {hint}".strip(),
+                mapping.column_of(field_name),
+                code="does_not_exist",
+            )
         )
 
     department_hint = _(
@@ -1160,12 +1372,16 @@ def apply_references(outcome: RowOutcome, mapping: ImportMapping, refs: Referenc
                 {refs.departments[normalise_word(name)] for name in names}
             )
     if "tags" in outcome.item:
-        names = sorted({refs.tags[word] for word in outcome.item["tags"] if refs.tags[word]})
-        missing = [name for name in names if name not in refs.known_tags]
+        slugs = sorted({refs.tags[word] for word in outcome.item["tags"] if refs.tags[word]})
+        missing = [refs.tag_labels[slug] for slug in slugs if slug not in refs.known_tags]
         if missing:
-            hint = _("Create them first, or set create_missing_tags: true in the mapping.")
+            hint = (
+                _("Create them first, or set create_missing_tags: true in the mapping.")
+                if not mapping.create_missing_tags
+                else _("Only the PMO, or a token that may create tags, creates them.")
+            )
             unknown("tags", missing, hint)
-        outcome.item["tags"] = names
+        outcome.item["tags"] = [refs.tag_labels[slug] for slug in slugs]
     if "systems" in outcome.item:
         words = outcome.item["systems"]
         missing = [word for word in words if word not in refs.systems]
@@ -1183,6 +1399,7 @@ def apply_references(outcome: RowOutcome, mapping: ImportMapping, refs: Referenc
                     "owner",
                     _("'%s' is not an e-mail address; the owner is left unset.") % owner[0],
                     mapping.column_of("owner"),
+                    code="owner_unset",
                 )
             )
             return
@@ -1200,7 +1417,7 @@ def drop_create_only_fields(
 ) -> None:
     """Fields marked only_on_create seed new initiatives but never overwrite existing ones."""
     create_only = [name for name, spec in mapping.fields.items() if spec.only_on_create]
-    if not create_only:
+    if not create_only and not any(outcome.create_only for outcome in outcomes):
         return
     ids = [outcome.external_id for outcome in outcomes if not outcome.status]
     rows = (
@@ -1211,7 +1428,7 @@ def drop_create_only_fields(
     existing = set(rows.filter(archived_at__isnull=True).values_list(mapping.identity, flat=True))
     for outcome in outcomes:
         if outcome.external_id in existing:
-            for name in create_only:
+            for name in [*create_only, *outcome.create_only]:
                 outcome.item.pop(name, None)
 
 
@@ -1234,6 +1451,7 @@ class ImportReport:
     blank_rows: int = 0
     tags_created: list[str] = field(default_factory=list)
     departments_created: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         statuses = Counter(row.status for row in self.rows)
@@ -1276,6 +1494,34 @@ class ImportReport:
             for issue in row.warnings
         ]
 
+    def _groups(self, kind: str) -> list[dict[str, Any]]:
+        groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for row in self.rows:
+            for issue in row.errors if kind == "errors" else row.warnings:
+                code = issue.code or "invalid"
+                group = groups.setdefault(
+                    (code, issue.field, issue.column),
+                    {
+                        "code": code,
+                        "field": issue.field,
+                        "column": issue.column,
+                        "count": 0,
+                        "rows": [],
+                        "example": issue.message,
+                    },
+                )
+                group["count"] += 1
+                if len(group["rows"]) < GROUP_ROWS:
+                    group["rows"].append(row.row)
+        return sorted(groups.values(), key=lambda group: (-group["count"], group["code"]))
+
+    def warning_groups(self) -> list[dict[str, Any]]:
+        """Warnings by cause (code, field, column): how many, the first rows, one example."""
+        return self._groups("warnings")
+
+    def rejection_groups(self) -> list[dict[str, Any]]:
+        return self._groups("errors")
+
     def gate_gap_counts(self) -> dict[str, int]:
         """How many created or updated initiatives lack each piece of gate evidence."""
         counts: Counter[str] = Counter()
@@ -1302,6 +1548,9 @@ class ImportReport:
             "tags_created": self.tags_created,
             "departments_created": self.departments_created,
             "gate_gaps": self.gate_gap_counts(),
+            "notices": [notice.as_dict() for notice in self.notices],
+            "rejection_groups": self.rejection_groups(),
+            "warning_groups": self.warning_groups(),
             "rejections": self.rejections(),
             "warnings": self.warnings(),
             "duplicates": [
@@ -1309,6 +1558,60 @@ class ImportReport:
                 for row in self.duplicates
             ],
         }
+
+
+GROUP_ROWS = 10
+REPORT_CSV_COLUMNS = (
+    *("row", "external_id", "name", "status", "key", "kind", "code", "field", "column"),
+    "message",
+)
+
+
+def report_rows(report: ImportReport) -> Iterator[dict[str, Any]]:
+    """The report line by line: every source row with its outcome, one line per issue."""
+    for notice in report.notices:
+        yield {"kind": "notice", "code": notice.code, "message": notice.message}
+    for row in report.rows:
+        base = {
+            "row": row.row,
+            "external_id": row.external_id,
+            "name": row.name,
+            "status": row.status,
+            "key": row.key or "",
+        }
+        issues = [("error", issue) for issue in row.errors]
+        issues += [("warning", issue) for issue in row.warnings]
+        if row.status == "duplicate":
+            yield {
+                **base,
+                "kind": "duplicate",
+                "code": "duplicate",
+                "message": _("Same values as row %(row)s; skipped.") % {"row": row.duplicate_of},
+            }
+        elif not issues:
+            yield {**base, "kind": "ok"}
+        for kind, issue in issues:
+            yield {**base, "kind": kind, **issue.as_dict()}
+
+
+def write_report_csv(report: ImportReport, stream: Any) -> None:
+    """Write the report as CSV (for `import_initiatives --report` and downloads)."""
+    writer = csv.DictWriter(stream, fieldnames=REPORT_CSV_COLUMNS, restval="")
+    writer.writeheader()
+    for line in report_rows(report):
+        writer.writerow(
+            {
+                key: escape_formula(str(value)) if isinstance(value, str) else value
+                for key, value in line.items()
+            }
+        )
+
+
+def report_csv(report: ImportReport) -> str:
+    """The report as CSV text."""
+    stream = io.StringIO()
+    write_report_csv(report, stream)
+    return stream.getvalue()
 
 
 Progress = Callable[[str, int, int], None]
@@ -1349,7 +1652,11 @@ def _sync_chunks(
             for outcome in chunk
         ]
         # Once an all-or-nothing import has a refusal, later chunks are only checked.
-        upsert = exports.sync_by_key if mapping.identity == "key" else sync.sync_batch
+        upsert = (
+            exports.sync_by_key
+            if mapping.identity == "key"
+            else partial(sync.sync_batch, create_tags=mapping.create_missing_tags)
+        )
         result = upsert(
             source=source,
             items=items,
@@ -1368,6 +1675,7 @@ def _sync_chunks(
                         error.attr or "",
                         error.detail,
                         mapping.column_of((error.attr or "").split(".")[0]),
+                        code=error.code,
                     )
                     for error in item.errors
                 ]
@@ -1410,7 +1718,7 @@ def import_table(
         atomic=atomic,
         blank_rows=table.blank_rows,
     )
-    report.rows = map_table(table, mapping)
+    report.rows, report.notices = map_rows(table, mapping)
     if progress:
         progress("reading", len(report.rows), len(report.rows))
     actor_name = actor_name or f"import:{source}"
@@ -1425,7 +1733,7 @@ def import_table(
     }
 
     def prepare() -> None:
-        refs = resolve_references(report.rows, mapping)
+        refs = resolve_references(report.rows, mapping, actor=actor)
         report.tags_created, report.departments_created = (
             refs.tags_created,
             refs.departments_created,

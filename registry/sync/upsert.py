@@ -43,6 +43,7 @@ from registry.models import (
     StageChange,
     System,
     Tag,
+    tag_slug,
 )
 from registry.models.initiatives import INITIATIVE_RELATED_FIELDS, INITIATIVE_WRITABLE_FIELDS
 from registry.permissions import Actor
@@ -50,6 +51,7 @@ from registry.selectors import reports
 from registry.services import lifecycle
 from registry.services.history import history_context
 from registry.services.initiatives import initiative_write_refusal
+from registry.services.tags import may_create_tags, tags_create_missing
 from registry.sync import bulk
 
 MAX_BATCH_ITEMS = 5000
@@ -184,6 +186,7 @@ class ItemPlan:
     # Moves that take work contradicting the proactive stance past proposed (the note says why).
     stance_exceptions: set[tuple[str, str]] = field(default_factory=set)
     changed_fields: set[str] = field(default_factory=set)
+    new_tags: dict[str, str] = field(default_factory=dict)  # slug -> name, created on write
 
 
 # Join or justify lists at most this many overlapping initiatives per item (the first by key)
@@ -233,8 +236,13 @@ def sync_batch(
     atomic: bool = True,
     channel: str = Channel.SYNC,
     dry_run: bool = False,
+    create_tags: bool = True,
 ) -> BatchResult:
-    """Create or update every item by (source, external_id); see the module docstring."""
+    """Create or update every item by (source, external_id); see the module docstring.
+
+    Tags are named by label or slug; unknown ones are created if `create_tags` and the actor
+    may create tags (`services.tags`), else the item is refused with the unknown labels.
+    """
     source = (source or "").strip()
     if not source:
         raise SyncError(_("A sync needs a source."), code="required", attr="source")
@@ -262,7 +270,13 @@ def sync_batch(
     actor_name = actor_name or who.name
     with transaction.atomic(), history_context(channel=channel, actor=actor_name):
         lock_source(source, [eid for eid in external_ids if eid], exclusive=len(items) > 1)
-        plans = plan_items(source=source, items=items, external_ids=external_ids, actor=who)
+        plans = plan_items(
+            source=source,
+            items=items,
+            external_ids=external_ids,
+            actor=who,
+            create_tags=create_tags,
+        )
         results = [plan.result for plan in plans]
         has_errors = any(not result.ok for result in results)
         if dry_run:
@@ -272,7 +286,7 @@ def sync_batch(
         if atomic and has_errors:
             return BatchResult(source=source, atomic=atomic, items=results, written=False)
         good = [plan for plan in plans if plan.result.ok]
-        write_plans(source=source, plans=good, actor=who.login, actor_name=actor_name)
+        write_plans(source=source, plans=good, actor=who.login, actor_name=actor_name, acting=who)
         return BatchResult(source=source, atomic=atomic, items=results, written=True)
 
 
@@ -313,8 +327,9 @@ class Lookups:
     people: dict[str, int]
     departments: dict[str, int]
     systems: dict[str, int]
-    tags: dict[str, int]
+    tags: dict[str, int]  # slug -> id
     goals: dict[str, tuple[int, bool]]  # code -> (id, belongs to the active vision)
+    create_tags: bool = False  # unknown tag labels become new tags when written
 
 
 def _owner_email(value: Any) -> str:
@@ -323,7 +338,7 @@ def _owner_email(value: Any) -> str:
     return str(value or "").strip().lower()
 
 
-def resolve_lookups(items: Sequence[Mapping[str, Any]]) -> Lookups:
+def resolve_lookups(items: Sequence[Mapping[str, Any]], *, create_tags: bool = False) -> Lookups:
     emails: set[str] = set()
     slugs: dict[str, set[str]] = defaultdict(set)
     goal_codes: set[str] = set()
@@ -332,9 +347,11 @@ def resolve_lookups(items: Sequence[Mapping[str, Any]]) -> Lookups:
             emails.add(_owner_email(item["owner"]))
         if item.get("lead_department"):
             slugs["departments"].add(str(item["lead_department"]))
-        for name in ("departments", "systems", "tags"):
+        for name in ("departments", "systems"):
             if isinstance(item.get(name), list):
                 slugs[name].update(str(value) for value in item[name])
+        if isinstance(item.get("tags"), list):
+            slugs["tags"].update(tag_slug(str(value)) for value in item["tags"])
         if isinstance(item.get("alignments"), list):
             goal_codes.update(
                 str(a.get("goal")) for a in item["alignments"] if isinstance(a, Mapping)
@@ -351,9 +368,10 @@ def resolve_lookups(items: Sequence[Mapping[str, Any]]) -> Lookups:
         systems=dict(System.objects.filter(slug__in=slugs["systems"]).values_list("slug", "id"))
         if slugs["systems"]
         else {},
-        tags=dict(Tag.objects.filter(name__in=slugs["tags"]).values_list("name", "id"))
+        tags=dict(Tag.objects.filter(slug__in=slugs["tags"]).values_list("slug", "id"))
         if slugs["tags"]
         else {},
+        create_tags=create_tags,
         goals={
             code: (goal_id, status == VisionStatus.ACTIVE and archived is None)
             for code, goal_id, status, archived in Goal.objects.filter(
@@ -471,8 +489,12 @@ def plan_items(
     external_ids: Sequence[str],
     actor: Actor | None = None,
     lock: bool = True,
+    create_tags: bool = True,
 ) -> list[ItemPlan]:
-    lookups = resolve_lookups([item for item in items if isinstance(item, Mapping)])
+    lookups = resolve_lookups(
+        [item for item in items if isinstance(item, Mapping)],
+        create_tags=create_tags and may_create_tags(actor),
+    )
     valid_ids = [eid for eid in external_ids if eid]
     existing = load_existing(source, valid_ids, lock=lock)
     archived = archived_external_ids(source, set(valid_ids) - set(existing))
@@ -556,10 +578,11 @@ def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> Non
             errors.append(
                 ItemError("lead_department", "does_not_exist", _("Unknown department '%s'.") % slug)
             )
+    if "tags" in item:
+        parse_tags(plan, item["tags"], lookups)
     for name, mapping in (
         ("departments", lookups.departments),
         ("systems", lookups.systems),
-        ("tags", lookups.tags),
     ):
         if name not in item:
             continue
@@ -590,6 +613,48 @@ def parse_item(plan: ItemPlan, item: Mapping[str, Any], lookups: Lookups) -> Non
         else:
             plan.stage = stage
     plan.note = str(item.get("note") or "").strip()
+
+
+def parse_tags(plan: ItemPlan, values: Any, lookups: Lookups) -> None:
+    """Tags by name or slug; unknown ones are created on write if the actor may, else refused."""
+    if not isinstance(values, list):
+        plan.result.errors.append(ItemError("tags", "not_a_list", _("Expected a list.")))
+        return
+    labels: dict[str, str] = {}
+    for value in values:
+        label = " ".join(str(value).split())
+        slug = tag_slug(label)
+        if not slug:
+            plan.result.errors.append(ItemError("tags", "blank", _("A tag needs a name.")))
+            return
+        labels.setdefault(slug, label)
+    unknown = {slug: label for slug, label in labels.items() if slug not in lookups.tags}
+    if unknown and not lookups.create_tags:
+        plan.result.errors.append(
+            ItemError(
+                "tags",
+                "does_not_exist",
+                _("Unknown tags: %(tags)s. Ask the PMO to create them, or for a token that may.")
+                % {"tags": ", ".join(sorted(unknown.values()))},
+            )
+        )
+        return
+    plan.m2m["tags"] = {lookups.tags[slug] for slug in labels if slug in lookups.tags}
+    plan.new_tags = unknown
+
+
+def create_tags(plans: list[ItemPlan], *, actor: Actor) -> None:
+    """Create the new tags the plans name (once each) and add them to the plans' tags."""
+    wanted: dict[str, str] = {}
+    for plan in plans:
+        for slug, label in plan.new_tags.items():
+            wanted.setdefault(slug, label)
+    if not wanted:
+        return
+    ids = tags_create_missing(actor=actor, labels=wanted)
+    for plan in plans:
+        if plan.new_tags:
+            plan.m2m.setdefault("tags", set()).update(ids[slug] for slug in plan.new_tags)
 
 
 def parse_owner(plan: ItemPlan, value: Any, lookups: Lookups) -> None:
@@ -920,6 +985,8 @@ def diff_existing(plan: ItemPlan) -> None:
             plan.changed_fields.add(name)
     if plan.new_owner is not None:
         plan.changed_fields.add("owner_id")
+    if plan.new_tags:
+        plan.changed_fields.add("tags")
     stored = existing.sync_relations
     for name, ids in plan.m2m.items():
         if getattr(stored, name) != ids:
@@ -933,10 +1000,18 @@ def diff_existing(plan: ItemPlan) -> None:
         plan.changed_fields.add("stage")
 
 
-def write_plans(*, source: str, plans: list[ItemPlan], actor: Any, actor_name: str) -> None:
+def write_plans(
+    *,
+    source: str,
+    plans: list[ItemPlan],
+    actor: Any,
+    actor_name: str,
+    acting: Actor | None = None,
+) -> None:
     now = timezone.now()
     user = actor if getattr(actor, "is_authenticated", False) else None
     create_owners(plans)
+    create_tags(plans, actor=acting or Actor(user=user))
     creates = [plan for plan in plans if plan.existing is None]
     updates, unchanged = [], []
     for plan in plans:

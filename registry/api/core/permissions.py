@@ -69,6 +69,20 @@ class PMOWrites(RegistryPermission):
         return self.may_write(request, view)
 
 
+class TagWrites(PMOWrites):
+    """Tags: the PMO; an integration whose token may create tags may also add new ones."""
+
+    def may_write(self, request: Request, view: Any) -> bool:
+        if getattr(view, "action", None) == "create" and rules.can_create_tags(
+            request.user, request_token(request)
+        ):
+            return True
+        return super().may_write(request, view)
+
+    def may_write_object(self, request: Request, view: Any, obj: Any) -> bool:
+        return super().may_write(request, view)
+
+
 class InitiativeAccess(RegistryPermission):
     """Create: PMO or an integration (for its own source, checked on the payload); anyone
     else with a role proposes an idea.

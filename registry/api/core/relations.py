@@ -24,6 +24,7 @@ from registry.models import (
     System,
     Tag,
     Vision,
+    tag_slug,
 )
 from registry.selectors.visibility import visible_initiatives
 
@@ -176,7 +177,8 @@ def review_field(**kwargs: Any) -> NaturalKeyRelatedField:
 
 
 class TagNameField(serializers.SlugRelatedField):
-    """Tags are read and written by name; an unknown name is a 400 naming it."""
+    """Tags are read by slug and written by slug or name ('Classical ML' is classical-ml);
+    an unknown one is a 400 naming it."""
 
     default_error_messages = {
         "does_not_exist": _("No tag named '{value}'. The PMO creates tags."),
@@ -185,7 +187,12 @@ class TagNameField(serializers.SlugRelatedField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", Tag.objects.all())
-        super().__init__(slug_field="name", **kwargs)
+        super().__init__(slug_field="slug", **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(tag_slug(data) or data)
 
 
 # --- organisation and strategy --------------------------------------------------------------

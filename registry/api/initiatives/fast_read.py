@@ -201,8 +201,8 @@ def _related_statements() -> dict[str, str]:
         .order_by("system__name")
         .values_list("initiative_id", "system__slug", "system_id", "system__name"),
         "tags": Initiative.tags.through.objects.filter(of_ids)
-        .order_by("tag__name")
-        .values_list("initiative_id", "tag__name"),
+        .order_by("tag__slug")
+        .values_list("initiative_id", "tag__slug"),
         "alignments": Alignment.objects.filter(of_ids)
         .order_by("-is_primary", "-strength", "id")
         .values_list(
@@ -246,7 +246,7 @@ def _prefetched_tuples(obj: Any) -> dict[str, list[tuple]]:
     return {
         "departments": [(d.slug, d.pk, d.name) for d in obj.departments.all()],
         "systems": [(s.slug, s.pk, s.name) for s in obj.systems.all()],
-        "tags": [(t.name,) for t in obj.tags.all()],
+        "tags": [(t.slug,) for t in sorted(obj.tags.all(), key=lambda t: t.slug)],
         "alignments": [
             (a.pk, a.goal.code, a.goal_id, a.goal.title, a.strength, a.is_primary)
             for a in obj.alignments.all()

@@ -30,6 +30,11 @@ class Command(BaseCommand):
             "--source", default="", help="Sync source an integration token may write."
         )
         parser.add_argument(
+            "--can-create-tags",
+            action="store_true",
+            help="Sync and import with this token may create the tags they name.",
+        )
+        parser.add_argument(
             "--expires-days", type=int, default=None, help="Days until it expires (none: never)."
         )
 
@@ -48,6 +53,7 @@ class Command(BaseCommand):
                     name=options["name"],
                     user=user,
                     source=options["source"],
+                    can_create_tags=options["can_create_tags"],
                     expires_at=expires_at,
                 )
         except ValidationError as error:

@@ -99,6 +99,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-progress", action="store_true", help="Do not draw the progress bar."
         )
+        parser.add_argument(
+            "--report",
+            metavar="REPORT.csv",
+            help="Also write the full report as CSV: every row's outcome, one line per issue.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -135,6 +140,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:
             self.write_summary(report)
+        if options["report"]:
+            with Path(options["report"]).open("w", encoding="utf-8", newline="") as stream:
+                imports.write_report_csv(report, stream)
+            self.stderr.write(_("Report written to %(path)s.") % {"path": options["report"]})
         if report.failed:
             rejected = len(report.rejected)
             if report.dry_run:
@@ -218,6 +227,14 @@ class Command(BaseCommand):
             out.write(_("Gate gaps of the created/updated initiatives (evidence to collect):"))
             for label, count in gaps:
                 out.write(f"  {count:>5}  {label}")
+        for notice in report.notices:
+            out.write(self.style.WARNING(notice.message))
+        self.write_groups(
+            _("Rejected, by cause"), report.rejection_groups(), style=self.style.ERROR
+        )
+        self.write_groups(
+            _("Adjusted, by cause"), report.warning_groups(), style=self.style.WARNING
+        )
         self.write_issues(_("Rejected"), report.rejections(), style=self.style.ERROR)
         self.write_issues(_("Warnings"), report.warnings(), style=self.style.WARNING)
         if report.duplicates:
@@ -227,6 +244,25 @@ class Command(BaseCommand):
                     _("  row %(row)s (%(id)s): same as row %(first)s")
                     % {"row": row.row, "id": row.external_id, "first": row.duplicate_of}
                 )
+
+    def write_groups(self, title: str, groups: list[dict[str, Any]], *, style: Any) -> None:
+        if not groups:
+            return
+        self.stdout.write(style(f"{title}:"))
+        for group in groups:
+            where = group["field"] + (f" [{group['column']}]" if group["column"] else "")
+            rows = ", ".join(str(row) for row in group["rows"])
+            more = " …" if group["count"] > len(group["rows"]) else ""
+            self.stdout.write(
+                _("  %(count)5d  %(code)s, %(where)s: rows %(rows)s; e.g. %(example)s")
+                % {
+                    "count": group["count"],
+                    "code": group["code"],
+                    "where": where,
+                    "rows": rows + more,
+                    "example": group["example"],
+                }
+            )
 
     def write_issues(self, title: str, issues: list[dict[str, Any]], *, style: Any) -> None:
         if not issues:
