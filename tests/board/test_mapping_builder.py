@@ -187,7 +187,7 @@ def test_import_runs_and_its_page_shows_the_summary(pmo_client, service, setting
 
 def test_an_all_or_nothing_run_with_a_rejected_row_writes_nothing(pmo_client, service, settings):
     settings.REGISTRY_IMPORT_IN_BACKGROUND = False
-    rows = [*ROWS, ["AI0004", "", "Live", "Marketing", "", ""]]  # no name: required to create
+    rows = [*ROWS, ["", "", "Live", "Marketing", "", ""]]  # no id, nothing to derive one from
     url = builder_url(upload(pmo_client, csv_bytes(rows)))
     response = pmo_client.post(url, choices_post("run"))
     html = pmo_client.get(response["Location"]).content.decode()
