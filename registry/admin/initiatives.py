@@ -34,6 +34,12 @@ from registry.admin.base import (
 from registry.admin.changelist import LeadDepartmentFilter
 from registry.admin.export import ExportActionsMixin
 from registry.admin.history import StageJournalGoesWithItsInitiativeMixin
+from registry.admin.quick_filters import (
+    GateGapFilter,
+    OverlapFilter,
+    QuickFiltersMixin,
+    SiloFilter,
+)
 from registry.admin.saved_views import SavedViewFilter
 from registry.board.dashboard import ActiveInFilter
 from registry.choices import (
@@ -436,7 +442,10 @@ class StageChangeInline(RegistryInline, admin.TabularInline):
 
 @admin.register(Initiative)
 class InitiativeAdmin(
-    ExportActionsMixin, StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin
+    QuickFiltersMixin,
+    ExportActionsMixin,
+    StageJournalGoesWithItsInitiativeMixin,
+    RegistryModelAdmin,
 ):
     form = InitiativeAdminForm
     list_display = (
@@ -455,8 +464,12 @@ class InitiativeAdmin(
         "stage",
         "kind",
         ("lead_department", LeadDepartmentFilter),
+        "lead_department__function",
         AlignedGoalFilter,
         AlignmentLevelFilter,
+        OverlapFilter,
+        SiloFilter,
+        GateGapFilter,
         "risk_tier",
         TouchpointFilter,
         ActiveInFilter,
