@@ -1,9 +1,9 @@
 """Exports from the initiative changelist: "Export this list" (CSV or XLSX) for whatever the
 filters, search and quick filters select — the querystring of the page is the export's — and
-the actions that export the ticked rows. CSV is the registry's own layout
-(`registry.spreadsheets.exports`), which the import page reads back; XLSX is the same layout
-made for reading: labels in the reader's language, one column per goal, frozen header,
-autofilter.
+the actions that export the ticked rows. CSV (and the actions' XLSX) is the registry's own
+layout (`registry.spreadsheets.exports`), which the import page reads back; "Export this
+list" as XLSX is the workbook for reading (`registry.spreadsheets.readable`): labels in the
+reader's language, one column per goal, frozen header, autofilter.
 
 Before, exporting meant ticking "select all", choosing an action and pressing Go.
 """
@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from registry.spreadsheets import exports
+from registry.spreadsheets import exports, readable
 
 if TYPE_CHECKING:
     _AdminBase = admin.ModelAdmin
@@ -63,7 +63,8 @@ class ExportActionsMixin(_AdminBase):
             return HttpResponseRedirect(request.path.rsplit("export/", 1)[0] + "?e=1")
         selected = changelist.get_queryset(request)
         if file_format == "xlsx":
-            return self.export_selected_xlsx(request, selected)
+            content = readable.readable_xlsx(self._exported(selected))
+            return _download(content, exports.XLSX_MEDIA_TYPE, "xlsx")
         return self.export_selected_csv(request, selected)
 
     def _exported(self, queryset: QuerySet) -> QuerySet:

@@ -37,6 +37,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.choices import Channel
@@ -216,7 +217,9 @@ def export_xlsx(initiatives: Iterable[Initiative]) -> bytes:
 
 
 def export_filename(extension: str, *, now: datetime.datetime | None = None) -> str:
-    stamp = (now or datetime.datetime.now(tz=datetime.UTC)).strftime("%Y%m%d-%H%M")
+    """`initiatives-20261208-0130.csv`: stamped in the registry's time zone, the time the
+    pages show, not UTC."""
+    stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     return f"initiatives-{stamp}.{extension}"
 
 
