@@ -121,7 +121,8 @@ GOALS_AFTER = 6
 def alignment_text(strength: int, is_primary: bool) -> str:
     """`Strong · primary`, `Weak`: an alignment's level in the reader's language."""
     level = str(AlignmentLevel(ALIGNMENT_LEVEL_BY_STRENGTH[strength]).label)
-    return f"{level} · {_('primary')}" if is_primary else level
+    primary = _("primary")  # outside the f-string, so makemessages sees it
+    return f"{level} · {primary}" if is_primary else level
 
 
 def goal_columns(initiatives: list[Initiative]) -> list[Column]:
