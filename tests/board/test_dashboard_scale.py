@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from registry import choices
@@ -138,3 +140,22 @@ def test_many_departments_are_grouped_by_function_by_default(portfolio):
     )
     assert "Region 3 service" in by_department.content.decode()
     assert Initiative.objects.filter(name__startswith="Regional bot").count() == 14
+
+
+@pytest.mark.parametrize("group", ["function", "department"])
+def test_the_query_count_does_not_grow_with_departments_or_lists(portfolio, group):
+    client = browser(portfolio.users["viewer"])
+    client.get(DASHBOARD)  # warm up: session, role cache
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(DASHBOARD, {"period": "", "group": group})
+        assert response.status_code == 200
+        return len(captured)
+
+    small = queries()
+    grow(portfolio, 40, 0)
+    for n in range(14):
+        department = factories.DepartmentFactory(slug=f"unit-{n}", name=f"Unit {n}")
+        factories.InitiativeFactory(name=f"Unit bot {n}", lead_department=department)
+    assert queries() == small
