@@ -77,3 +77,14 @@ def test_file_names_carry_the_local_time(portfolio, url):
     stamp = re.search(r"initiatives-(\d{8}-\d{4})\.", response["Content-Disposition"]).group(1)
     assert stamp in {before.strftime("%Y%m%d-%H%M"), after.strftime("%Y%m%d-%H%M")}
     assert timezone.get_current_timezone_name() == "Europe/Berlin"
+
+
+def test_the_reimportable_xlsx_has_a_frozen_header_and_a_filter(portfolio):
+    from registry.spreadsheets import exports
+
+    response = portfolio.client("pmo").get("/api/v1/initiatives/export/", {"format": "xlsx"})
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.freeze_panes == "C2"
+    assert sheet.auto_filter.ref == sheet.dimensions
+    assert sheet.column_dimensions["B"].width == exports.XLSX_WIDTHS["name"]
