@@ -937,9 +937,11 @@ def overlap_summary(
         select="""
         , counts AS (
             SELECT count(*) AS groups,
-                   (SELECT count(DISTINCT u.id)
-                    FROM merged m CROSS JOIN LATERAL unnest(m.member_ids) AS u(id)
-                   ) AS initiatives
+                   -- DISTINCT in a subquery hashes; count(DISTINCT …) sorts every member.
+                   (SELECT count(*) FROM (
+                        SELECT DISTINCT u.id
+                        FROM merged m CROSS JOIN LATERAL unnest(m.member_ids) AS u(id)
+                    ) AS d) AS initiatives
             FROM merged
         ),
         top AS (
