@@ -6,7 +6,7 @@ baseline endpoints) on loopback against the machine's PostgreSQL and drives it w
 (A B C A B C …) so the machine's noise falls on all of them alike; each figure is the
 median over the rounds.
 
-Sections (all by default; `--only compare,sync,feed,growth`):
+Sections (all by default; `--only compare,sync,feed,growth,dashboard`):
 - compare: initiative list (page 50/100, filters), detail, reports, admin changelist —
   API against `raw` (same SQL on psycopg + orjson) and `pg` (json_agg) baselines;
 - sync: a 10k-item batch (40 % new, 40 % changed, 20 % unchanged) through the API against
@@ -14,7 +14,9 @@ Sections (all by default; `--only compare,sync,feed,growth`):
 - feed: the whole change feed paged by cursor;
 - growth: first page, cursor page at 90 % depth, filtered list, detail and report at
   1k, 100k and 1M initiatives (databases bench_1k, bench_100k, bench_1m, seeded when
-  missing) with EXPLAIN (ANALYZE, BUFFERS) of each list query.
+  missing) with EXPLAIN (ANALYZE, BUFFERS) of each list query;
+- dashboard: the portfolio dashboard's server time, HTML size and queries at 10k and 100k
+  initiatives (bench_10k, bench_100k), for the PMO and a viewer (`bench.dashboard`).
 
 Results go to bench/results/ (JSON and a Markdown summary).
 """
@@ -47,6 +49,7 @@ GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 LUA = str(ROOT / "bench" / "wrk" / "report.lua")
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_100k"
 GROWTH_SIZES = {"bench_1k": 1_000, "bench_100k": 100_000, "bench_1m": 1_000_000}
+DASHBOARD_SIZES = {"bench_10k": 10_000, "bench_100k": 100_000}
 
 
 def log(message: str) -> None:
@@ -630,6 +633,20 @@ def growth_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
     return {"sizes": sizes, "ratio_1m_1k": ratios}
 
 
+def dashboard_section(base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """`bench.dashboard` in-process against each size: no server, no network in the figure."""
+    sizes = {}
+    for name in args.dashboard_dbs.split(","):
+        url = with_dbname(base_url, name)
+        ensure_seeded(url, DASHBOARD_SIZES[name])
+        log(f"dashboard at {name}")
+        out = run_python(url, "-m", "bench.dashboard", "--requests", str(args.dashboard_requests))
+        sizes[name] = json.loads(out)
+        for label, page in sizes[name]["pages"].items():
+            log(f"  {label}: p50 {page['p50_ms']} ms, {page['html_bytes']} B, q={page['queries']}")
+    return sizes
+
+
 # --- orchestration -----------------------------------------------------------------------------
 
 
@@ -673,7 +690,9 @@ def main(argv: list[str] | None = None) -> int:
         or os.environ.get("DATABASE_URL")
         or DEFAULT_URL,
     )
-    parser.add_argument("--only", default="compare,sync,feed,growth")
+    parser.add_argument("--only", default="compare,sync,feed,growth,dashboard")
+    parser.add_argument("--dashboard-dbs", default=",".join(DASHBOARD_SIZES))
+    parser.add_argument("--dashboard-requests", type=int, default=5)
     parser.add_argument("--match", default="", help="compare only groups containing these")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -752,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
     if "growth" in sections:
         report["growth"] = growth_section(url, args)
         write("growth.json", report["growth"])
+    if "dashboard" in sections:
+        report["dashboard"] = dashboard_section(url, args)
+        write("dashboard.json", report["dashboard"])
     report["load_average_end"] = os.getloadavg()
     report["finished"] = time.time()
     write("last-run.json", report)

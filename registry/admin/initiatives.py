@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, router
+from django.db import IntegrityError, models, router
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -35,6 +35,12 @@ from registry.admin.changelist import LeadDepartmentFilter
 from registry.admin.export import ExportActionsMixin
 from registry.admin.history import StageJournalGoesWithItsInitiativeMixin
 from registry.admin.learning import LearningInline, VoiceReviewInline, tell_similar_learnings
+from registry.admin.quick_filters import (
+    GateGapFilter,
+    OverlapFilter,
+    QuickFiltersMixin,
+    SiloFilter,
+)
 from registry.admin.saved_views import SavedViewFilter
 from registry.board.scope import ActiveInFilter
 from registry.choices import (
@@ -232,13 +238,13 @@ class InitiativeAdminForm(RegistryAdminForm):
     """Checkbox lists for the vocabularies, and a guard against overwriting newer edits."""
 
     touchpoints = forms.TypedMultipleChoiceField(
-        label=_("touchpoints"),
+        label=_("Touchpoints"),
         choices=Touchpoint.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
     journey_stages = forms.TypedMultipleChoiceField(
-        label=_("journey stages"),
+        label=_("Journey stages"),
         choices=JourneyStage.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -365,6 +371,11 @@ class AlignmentInline(InitiativeChildInline, admin.TabularInline):
     formset = AlignmentFormSet
     fields = ("goal", "strength", "is_primary", "expected_impact", "rationale")
     autocomplete_fields = ("goal",)
+    # A two-line rationale and a narrow impact field keep the row within the page's width.
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 32})},
+        models.DecimalField: {"widget": forms.NumberInput(attrs={"step": "any", "size": 8})},
+    }
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("goal")
@@ -454,7 +465,10 @@ class StageChangeInline(RegistryInline, admin.TabularInline):
 
 @admin.register(Initiative)
 class InitiativeAdmin(
-    ExportActionsMixin, StageJournalGoesWithItsInitiativeMixin, RegistryModelAdmin
+    QuickFiltersMixin,
+    ExportActionsMixin,
+    StageJournalGoesWithItsInitiativeMixin,
+    RegistryModelAdmin,
 ):
     form = InitiativeAdminForm
     list_display = (
@@ -473,8 +487,12 @@ class InitiativeAdmin(
         "stage",
         "kind",
         ("lead_department", LeadDepartmentFilter),
+        "lead_department__function",
         AlignedGoalFilter,
         AlignmentLevelFilter,
+        OverlapFilter,
+        SiloFilter,
+        GateGapFilter,
         "risk_tier",
         TouchpointFilter,
         JourneyStageFilter,
@@ -518,6 +536,9 @@ class InitiativeAdmin(
         "archived_at",
         "archived_by",
     )
+    # Folded by theme so the form is as long as what one is working on: the core and the
+    # alignment stay open, the rest unfolds on a click (it was 7,500 px long, all open).
+    # A fieldset holding an error opens by itself.
     fieldsets = (
         (
             None,
@@ -527,53 +548,59 @@ class InitiativeAdmin(
                     "name",
                     "kind",
                     "summary",
-                    ("alignment_level_display", "gate_gaps_display"),
-                    "overlaps_display",
+                    ("owner", "lead_department"),
+                    "departments",
                     "loaded_version",
                 )
             },
         ),
         (
-            _("Ownership"),
-            {"fields": ("owner", "lead_department", "departments")},
+            _("Alignment"),
+            {"fields": (("alignment_level_display", "gate_gaps_display"), "overlaps_display")},
         ),
         (
             _("Customer experience"),
             {
+                "classes": ("collapse",),
                 "fields": (
                     "touchpoints",
                     "journey_stages",
                     "interaction_mode",
                     "customer_segments",
                     "customer_facing",
-                )
+                ),
+            },
+        ),
+        (
+            _("Experiment"),
+            {
+                "classes": ("collapse",),
+                "fields": ("hypothesis", "success_criteria", "expected_benefit", "learnings"),
             },
         ),
         (
             _("Technology and risk"),
             {
+                "classes": ("collapse",),
                 "fields": (
                     "systems",
                     "autonomy",
                     "risk_tier",
                     ("uses_personal_data", "confidential"),
-                )
+                ),
             },
-        ),
-        (
-            _("Experiment"),
-            {"fields": ("hypothesis", "success_criteria", "expected_benefit", "learnings")},
         ),
         (
             _("Budget and timeline"),
             {
+                "classes": ("collapse",),
                 "fields": (
                     ("budget_planned", "budget_spent", "currency"),
                     ("start_date", "target_date", "end_date"),
-                )
+                ),
             },
         ),
-        (_("Classification"), {"fields": ("tags",)}),
+        (_("Classification"), {"classes": ("collapse",), "fields": ("tags",)}),
         (
             _("Sync identity"),
             {
@@ -582,7 +609,7 @@ class InitiativeAdmin(
             },
         ),
         (
-            _("Record"),
+            _("History"),
             {
                 "classes": ("collapse",),
                 "fields": (

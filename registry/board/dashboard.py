@@ -11,13 +11,16 @@ only lays the numbers out as inline SVG (no script, no CDN).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from registry import permissions
@@ -35,13 +38,14 @@ from registry.board.scope import (
 from registry.choices import (
     STAGE_ORDER,
     AlignmentLevel,
+    DepartmentFunction,
     Gate,
     Stage,
 )
 from registry.i18n.labels import label_of
-from registry.models import Department, Goal, Initiative, Review, Vision
+from registry.models import Department, Goal, Review, Vision
 from registry.quarters import quarters_between
-from registry.selectors import reports
+from registry.selectors import flags, reports
 
 FUNNEL_STAGES = [stage for stage in STAGE_ORDER if stage != Stage.RETIRED]
 
@@ -63,21 +67,108 @@ class HeatCell:
 
 
 HEAT = {"label_width": 270, "cell_width": 92, "cell_height": 36, "header": 96, "gap": 2}
+# Past this many lead departments the heatmap groups them by function unless asked otherwise:
+# at 50 departments one column each was 4,980 px wide and unreadable.
+HEAT_MAX_DEPARTMENT_COLUMNS = 12
+GROUPINGS = ("function", "department")
+
+
+@dataclass
+class HeatColumn:
+    """One column of the heatmap: a department, a function, or "no lead department"."""
+
+    name: str
+    slugs: set[str | None]
+    filter: dict[str, Any]
+
+
+def heatmap_grouping(requested: str | None, department_count: int) -> str:
+    """`?group=function|department`; by default departments while they fit, else functions."""
+    if requested in GROUPINGS:
+        return requested
+    return "department" if department_count <= HEAT_MAX_DEPARTMENT_COLUMNS else "function"
+
+
+def heat_columns(
+    matrix: dict[str, Any],
+    *,
+    group: str,
+    departments: dict[str | None, tuple[int, str]],
+) -> list[HeatColumn]:
+    """The columns of the chosen grouping that lead open work (or are departments at all)."""
+    present = [c for c in matrix["departments"] if c["count"] or c["slug"] is not None]
+    columns: list[HeatColumn] = []
+    if group == "department":
+        for column in present:
+            department = departments.get(column["slug"])
+            columns.append(
+                HeatColumn(
+                    column["name"] or _("no lead department"),
+                    {column["slug"]},
+                    lead_department_filter(department[0] if department else None),
+                )
+            )
+        return columns
+    by_function: dict[str, set[str | None]] = {}
+    for column in present:
+        if column["slug"] is not None and column["count"]:
+            function = departments[column["slug"]][1]
+            by_function.setdefault(function, set()).add(column["slug"])
+    for function in DepartmentFunction.values:
+        if function in by_function:
+            columns.append(
+                HeatColumn(
+                    str(DepartmentFunction(function).label),
+                    by_function[function],
+                    {"lead_department__function__exact": function},
+                )
+            )
+    if any(c["slug"] is None and c["count"] for c in present):
+        columns.append(HeatColumn(_("no lead department"), {None}, lead_department_filter(None)))
+    return columns
+
+
+def _summed(found: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """Cells of several departments as one: counts and budgets added, strongest level kept."""
+    found = list(found)
+    if not found:
+        return None
+    strongest = max(found, key=lambda c: c.get("max_strength", 0))
+    return {
+        "count": sum(c["count"] for c in found),
+        "budget_planned": sum((c["budget_planned"] for c in found), Decimal(0)),
+        "alignment_level": strongest.get("alignment_level", AlignmentLevel.NONE),
+    }
 
 
 def heatmap(
     matrix: dict[str, Any],
     *,
     goal_ids: dict[str, int],
-    department_ids: dict[str | None, int],
+    departments: dict[str | None, tuple[int, str]],
+    group: str,
     period: str | None,
     currencies: list[str],
 ) -> dict[str, Any]:
-    """Goals (rows) × lead departments (columns), plus a last row of work serving no goal."""
-    columns = [c for c in matrix["departments"] if c["count"] or c["slug"] is not None]
-    cells = {(c["goal"], c["department"]): c for c in matrix["cells"]}
+    """Goals (rows) × lead departments or functions (columns), plus a last row of work
+    serving no goal."""
+    columns = heat_columns(matrix, group=group, departments=departments)
+    cells: dict[tuple[str, str | None], dict] = {
+        (c["goal"], c["department"]): c for c in matrix["cells"]
+    }
     unaligned = {u["department"]: u for u in matrix["unaligned"]}
-    counts = [c["count"] for c in matrix["cells"]] + [u["count"] for u in matrix["unaligned"]]
+    goal_cells = {
+        (goal["code"], index): _summed(
+            cells[(goal["code"], slug)] for slug in column.slugs if (goal["code"], slug) in cells
+        )
+        for goal in matrix["goals"]
+        for index, column in enumerate(columns)
+    }
+    none_cells_found = {
+        index: _summed(unaligned[slug] for slug in column.slugs if slug in unaligned)
+        for index, column in enumerate(columns)
+    }
+    counts = [c["count"] for c in (*goal_cells.values(), *none_cells_found.values()) if c]
     most = max(counts, default=0) or 1
     width, height = HEAT["cell_width"], HEAT["cell_height"]
     rows: list[dict[str, Any]] = []
@@ -89,12 +180,13 @@ def heatmap(
             return HeatCell(x, y, 0, "", title, "#f2f2f2", 1.0, None, "#999")
         opacity = round(0.35 + 0.65 * count / most, 2)
         budget = money(found["budget_planned"], currencies) if found else ""
+        shown = formats.number_format(count, force_grouping=True)
         return HeatCell(
             x,
             y,
             count,
-            str(count),
-            f"{title}: {count} · {budget}",
+            shown,
+            f"{title}: {shown} · {budget}",
             colour,
             opacity,
             url,
@@ -108,42 +200,37 @@ def heatmap(
         row_cells = []
         for column_index, column in enumerate(columns):
             x = HEAT["label_width"] + column_index * (width + HEAT["gap"])
-            found = cells.get((goal["code"], column["slug"]))
+            found = goal_cells[(goal["code"], column_index)]
             level = found["alignment_level"] if found else AlignmentLevel.NONE
-            department = department_ids.get(column["slug"])
-            url = changelist_url(
-                goal=goal_ids.get(goal["code"]), **lead_department_filter(department), **scope
-            )
-            no_lead = _("no lead department")  # outside the f-string, so makemessages sees it
-            title = f"{goal['code']} × {column['name'] or no_lead}"
+            url = changelist_url(goal=goal_ids.get(goal["code"]), **column.filter, **scope)
+            title = f"{goal['code']} × {column.name}"
             row_cells.append(cell(x, y, found, LEVEL_COLOURS[level], url, title))
         rows.append(
             {"label": f"{goal['code']} · {goal['title']}", "y": y, "cells": row_cells, "goal": goal}
         )
     y = HEAT["header"] + len(matrix["goals"]) * (height + HEAT["gap"]) + 6
     none_cells = []
+    no_goal = _("No goal")
     for column_index, column in enumerate(columns):
         x = HEAT["label_width"] + column_index * (width + HEAT["gap"])
-        department = department_ids.get(column["slug"])
-        url = changelist_url(
-            alignment=AlignmentLevel.NONE, **lead_department_filter(department), **scope
-        )
-        no_goal, no_lead = _("No goal"), _("no lead department")
-        title = f"{no_goal} × {column['name'] or no_lead}"
+        url = changelist_url(alignment=AlignmentLevel.NONE, **column.filter, **scope)
+        title = f"{no_goal} × {column.name}"
         none_cells.append(
-            cell(x, y, unaligned.get(column["slug"]), LEVEL_COLOURS["none"], url, title)
+            cell(x, y, none_cells_found[column_index], LEVEL_COLOURS["none"], url, title)
         )
     rows.append({"label": _("Serves no goal"), "y": y, "cells": none_cells, "goal": None})
     headers = [
         {
             "x": HEAT["label_width"] + index * (width + HEAT["gap"]) + width // 2,
-            "label": column["name"] or _("(none)"),
+            "label": column.name,
         }
         for index, column in enumerate(columns)
     ]
     return {
         "rows": rows,
         "headers": headers,
+        "group": group,
+        "columns": len(columns),
         "width": HEAT["label_width"] + len(columns) * (width + HEAT["gap"]) + 10,
         "height": y + height + 8,
         "cell_width": width,
@@ -242,35 +329,55 @@ def funnel(stage_rows: list[dict[str, Any]]) -> dict[str, Any]:
 # --- the page ---------------------------------------------------------------------------------
 
 
-def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> dict[str, Any]:
-    """Every figure of the dashboard, in a fixed number of queries."""
+def alignment_levels(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """How many initiatives of the scope reach each alignment level, strongest first."""
+    found = {row["code"]: row["count"] for row in summary["breakdowns"]["alignment_level"]}
+    return [
+        {
+            "code": level,
+            "label": str(AlignmentLevel(level).label),
+            "count": found.get(level, 0),
+            "colour": LEVEL_COLOURS[level],
+        }
+        for level in (
+            AlignmentLevel.STRONG,
+            AlignmentLevel.MODERATE,
+            AlignmentLevel.WEAK,
+            AlignmentLevel.NONE,
+        )
+    ]
+
+
+def dashboard_data(
+    *, user: Any, vision: Vision | None, period: str | None, group: str | None = None
+) -> dict[str, Any]:
+    """Every figure of the dashboard, in a fixed number of queries whatever the portfolio's
+    size: long lists are an exact count and their first rows (`registry.selectors.flags`)."""
     summary = reports.portfolio_summary(user=user, vision=vision, period=period)
     matrix = reports.alignment_matrix(user=user, vision=vision, period=period)
-    progress = reports.goal_progress(user=user, vision=vision, period=period)
+    progress = reports.goal_progress(user=user, vision=vision, period=period, contributors=False)
     gaps = reports.coverage_gaps(user=user, vision=vision, period=period)
-    silos = reports.silos(user=user, vision=vision, period=period)
-    overlaps = reports.overlaps(user=user, vision=vision, period=period)
-    unaligned = reports.unaligned(user=user, vision=vision, period=period)
-    gate_gaps = reports.gate_gaps(user=user, vision=vision, period=period)
+    silos = flags.silo_list(user=user, vision=vision, period=period)
+    overlaps = flags.overlap_list(user=user, vision=vision, period=period)
+    unaligned = flags.unaligned_list(user=user, vision=vision, period=period)
+    gate_gaps = flags.gate_gap_list(user=user, period=period)
     ideas = reports.new_ideas(user=user)
 
-    keys = {row["key"] for row in (*silos, *unaligned, *gate_gaps, *ideas["rows"])}
-    keys |= {member["key"] for group in overlaps for member in group["members"]}
-    initiative_ids = dict(Initiative.objects.filter(key__in=keys).values_list("key", "pk"))
     goal_ids = dict(Goal.objects.filter(vision=vision).values_list("code", "pk")) if vision else {}
-    department_ids: dict[str | None, int] = dict(
-        Department.objects.values_list("slug", "pk")  # type: ignore[arg-type]
-    )
+    departments: dict[str | None, tuple[int, str]] = {
+        slug: (pk, function)
+        for slug, pk, function in Department.objects.values_list("slug", "pk", "function")
+    }
 
     def linked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{**row, "url": change_url(initiative_ids.get(row["key"]))} for row in rows]
+        return [{**row, "url": change_url(row.get("id"))} for row in rows]
 
     ideas["rows"] = linked(ideas["rows"])
-    for row in gate_gaps:
+    for row in gate_gaps["rows"]:
         row["gap_labels"] = [str(Gate(gap).label) for gap in row["gate_gaps"]]
-    for group in overlaps:
-        group["members"] = linked(group["members"])
-        group["reason_texts"] = [overlap_reason_text(reason) for reason in group["reasons"]]
+    for group_row in overlaps["rows"]:
+        group_row["members"] = linked(group_row["members"])
+        group_row["reason_texts"] = [overlap_reason_text(reason) for reason in group_row["reasons"]]
     for row in gaps:
         row["url"] = (
             reverse("admin:registry_goal_change", args=[goal_ids[row["code"]]])
@@ -279,36 +386,44 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
         )
     currencies = summary["totals"]["currencies"] or ["EUR"]
     totals = summary["totals"]
+    open_scope = {"stage__in": ",".join(OPEN_STAGE_CODES), "active_in": period}
+    department_columns = sum(1 for c in matrix["departments"] if c["count"] or c["slug"])
     return {
         "summary": summary,
         "totals": totals,
         "share_aligned_pct": (
             None if totals["share_aligned"] is None else round(totals["share_aligned"] * 100)
         ),
+        "alignment_levels": alignment_levels(summary),
         "budget_planned": money(totals["budget_planned"], currencies),
         "budget_unaligned": money(totals["budget_planned_unaligned"], currencies),
         "heatmap": heatmap(
             matrix,
             goal_ids=goal_ids,
-            department_ids=department_ids,
+            departments=departments,
+            group=heatmap_grouping(group, department_columns),
             period=period,
             currencies=currencies,
         ),
         "progress": progress_bars(progress),
         "funnel": funnel(summary["breakdowns"]["stage"]),
         "coverage_gaps": gaps,
-        "silos": linked(silos),
+        "silos": {**silos, "rows": linked(silos["rows"])},
+        "silos_url": changelist_url(silo="yes", **open_scope),
         "overlaps": overlaps,
-        "unaligned": [
-            {**row, "budget": money(row["budget_planned"], [row["currency"]])}
-            for row in linked(unaligned)
-        ],
-        "gate_gaps": linked(gate_gaps),
+        "overlaps_url": changelist_url(overlap="yes", **open_scope),
+        "unaligned": {
+            **unaligned,
+            "rows": [
+                {**row, "budget": money(row["budget_planned"], [row["currency"]])}
+                for row in linked(unaligned["rows"])
+            ],
+        },
+        "unaligned_url": changelist_url(alignment=AlignmentLevel.NONE, **open_scope),
+        "gate_gaps": {**gate_gaps, "rows": linked(gate_gaps["rows"])},
+        "gate_gaps_url": changelist_url(gate_gaps="yes", **open_scope),
         "new_ideas": ideas,
         "new_ideas_url": changelist_url(stage__exact=Stage.IDEA),
-        "unaligned_url": changelist_url(
-            alignment=AlignmentLevel.NONE, stage__in=",".join(OPEN_STAGE_CODES), active_in=period
-        ),
     }
 
 
@@ -349,7 +464,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         and vision is not None
         and vision.status == "active"
         and period is not None,
-        **dashboard_data(user=request.user, vision=vision, period=period),
+        **dashboard_data(
+            user=request.user, vision=vision, period=period, group=request.GET.get("group")
+        ),
         **learning_panels(user=request.user, period=period),
     }
     return render(request, "registry/dashboard/dashboard.html", context)

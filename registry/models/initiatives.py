@@ -574,7 +574,8 @@ class Alignment(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.initiative_id} → {self.goal_id} ({self.get_strength_display()})"
+        # The goal as people know it, not database ids ("1 → 6 (Strong)" read as nothing).
+        return f"{self.goal.code} · {self.goal.title} ({self.get_strength_display()})"
 
 
 @pghistory.track(

@@ -37,6 +37,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.choices import Channel
@@ -164,6 +165,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("updated_at", _field("updated_at"), imported=False),
 )
 HEADERS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
+# Column widths of the XLSX (characters) where the header's length would be too narrow.
+XLSX_WIDTHS: dict[str, int] = {
+    "name": 36,
+    "summary": 48,
+    "owner_email": 28,
+    "owner_name": 22,
+    "alignments": 48,
+    "hypothesis": 48,
+    "success_criteria": 40,
+    "expected_benefit": 36,
+    "learnings": 40,
+    "external_url": 36,
+    "updated_at": 26,
+}
 
 
 def cell_text(value: Any) -> str:
@@ -193,11 +208,20 @@ def export_xlsx(initiatives: Iterable[Initiative]) -> bytes:
     """One sheet; amounts as numbers, dates as dates, booleans as booleans, the rest as text."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="initiatives")
+    # Set before the first row: a write-only sheet writes its views and columns with it.
+    sheet.freeze_panes = "C2"  # the header, key and name stay in view
+    for index, name in enumerate(HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = XLSX_WIDTHS.get(
+            name, max(12, len(name) + 3)
+        )
     sheet.append(list(HEADERS))
+    count = 0
     for initiative in initiatives:
+        count += 1
         row = []
         for column in COLUMNS:
             value = column.value(initiative)
@@ -210,13 +234,16 @@ def export_xlsx(initiatives: Iterable[Initiative]) -> bytes:
             cell.data_type = "s"  # never a formula
             row.append(cell)
         sheet.append(row)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{count + 1}"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
 def export_filename(extension: str, *, now: datetime.datetime | None = None) -> str:
-    stamp = (now or datetime.datetime.now(tz=datetime.UTC)).strftime("%Y%m%d-%H%M")
+    """`initiatives-20261208-0130.csv`: stamped in the registry's time zone, the time the
+    pages show, not UTC."""
+    stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     return f"initiatives-{stamp}.{extension}"
 
 
