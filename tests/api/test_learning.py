@@ -463,3 +463,21 @@ def test_an_integration_records_learnings_of_its_own_sources_work_only(portfolio
     assert other.status_code == 403
     hidden = jira.post(LEARNINGS, {**body, "initiative": portfolio.key("secret")}, format="json")
     assert (hidden.status_code, error_attrs(hidden)) == (400, ["initiative"])
+
+
+def test_the_gate_refusal_speaks_german(portfolio):
+    pmo = portfolio.client("pmo")
+    chat = f"{API}initiatives/{portfolio.key('chat')}/"
+    pmo.patch(chat, {"learnings": "Customers accept the bot."}, format="json")
+    refused = pmo.post(
+        chat + "transition/", {"to": "scaling"}, format="json", HTTP_ACCEPT_LANGUAGE="de"
+    )
+    assert refused.status_code == 409
+    assert "eine bestandene Stimmprüfung" in refused.json()["errors"][0]["detail"]
+    not_facing = pmo.post(
+        voice_url(portfolio, "triage"),
+        {"outcome": "passed"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert "spricht nicht mit Kundinnen und Kunden" in not_facing.json()["errors"][0]["detail"]
