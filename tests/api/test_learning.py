@@ -481,3 +481,22 @@ def test_the_gate_refusal_speaks_german(portfolio):
         HTTP_ACCEPT_LANGUAGE="de",
     )
     assert "spricht nicht mit Kundinnen und Kunden" in not_facing.json()["errors"][0]["detail"]
+
+
+def test_the_answer_to_a_new_initiative_tells_similar_learnings(portfolio):
+    Initiative.objects.filter(pk=portfolio.initiatives["legacy"].pk).update(
+        stage="stopped", kind="chatbot", touchpoints=["chat"]
+    )
+    record(portfolio, "legacy", outcome="refuted", lesson="Billing bots need the account first.")
+    record(portfolio, "secret", outcome="refuted", lesson="Secret lesson about billing bots.")
+    idea = {
+        "name": "Invoice bot in the app",
+        "kind": "chatbot",
+        "summary": "Answers billing questions about the invoice in the app chat.",
+        "touchpoints": ["chat"],
+    }
+    response = portfolio.client("contributor").post(f"{API}initiatives/", idea, format="json")
+    assert response.status_code == 201, response.content
+    similar = response.json()["similar_learnings"]
+    assert (similar["count"], similar["refuted"]) == (1, 1)
+    assert [row["lesson"] for row in similar["results"]] == ["Billing bots need the account first."]
