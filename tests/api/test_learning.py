@@ -500,3 +500,24 @@ def test_the_answer_to_a_new_initiative_tells_similar_learnings(portfolio):
     similar = response.json()["similar_learnings"]
     assert (similar["count"], similar["refuted"]) == (1, 1)
     assert [row["lesson"] for row in similar["results"]] == ["Billing bots need the account first."]
+
+
+@pytest.mark.parametrize(
+    "text", ["nul \x00 byte", "a" * 20000, '"unclosed or -', "<script>x</script>", "  "]
+)
+def test_hostile_text_never_breaks_search_or_similar(portfolio, text):
+    viewer = portfolio.client("viewer")
+    assert viewer.get(LEARNINGS, {"q": text}).status_code in (200, 400)
+    similar = viewer.get(LEARNINGS + "similar/", {"text": text, "kind": "chatbot"})
+    assert similar.status_code in (200, 400)
+    written = portfolio.client("pmo").post(
+        LEARNINGS,
+        {
+            "initiative": portfolio.key("chat"),
+            "hypothesis": text,
+            "outcome": "refuted",
+            "lesson": text,
+        },
+        format="json",
+    )
+    assert written.status_code in (201, 400), written.content[:300]
