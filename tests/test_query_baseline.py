@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from registry.models import Alignment, Initiative, Person
+from registry.models import Alignment, Initiative, Learning, Person
 from tests import factories
 from tests.api.support import API
 from tests.api.test_queries import portfolio  # noqa: F401 (the fixture)
@@ -49,8 +49,10 @@ LISTS = [
     "reviews/",
     "review-decisions/",
     "changes/",
+    "learnings/",
+    "learnings/?q=answers&outcome=refuted",
 ]
-REPORTS = ["reports/portfolio/", "reports/alignment-matrix/"]
+REPORTS = ["reports/portfolio/", "reports/alignment-matrix/", "reports/voice-review-gaps/"]
 
 
 def _count(client: Client, url: str) -> int:
@@ -70,6 +72,11 @@ def measure(p) -> tuple[dict[str, int], list[str]]:
     counts: dict[str, int] = {}
     unstable: list[str] = []
     client = p.client("pmo")
+    # Enough learnings to fill a page of 100 (the portfolio holds none of its own).
+    Learning.objects.bulk_create(
+        Learning(initiative=initiative, hypothesis="H", outcome="refuted", lesson="Answers.")
+        for initiative in Initiative.objects.order_by("pk")[:120]
+    )
     for path in LISTS:
         url = f"{API}{path}"
         one, hundred = (_count(client, _with_page_size(url, n)) for n in (1, 100))

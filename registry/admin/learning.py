@@ -94,6 +94,8 @@ class LearningInline(_OnSavedInitiativeInline, admin.StackedInline):
 
     model = Learning
     fields = (("outcome", "recorded_on"), "hypothesis", "effect", "lesson", "review_decision")
+    # An id, not a list of every decision of every review.
+    raw_id_fields = ("review_decision",)
     ordering = ("-recorded_on", "-id")
     can_delete = False
 
@@ -150,6 +152,7 @@ class LearningAdmin(InitiativePartAdminMixin, RegistryModelAdmin):
     search_fields = ("initiative__key",)
     search_help_text = _("Full text over hypothesis, effect and lesson, or an initiative's key.")
     autocomplete_fields = ("initiative",)
+    raw_id_fields = ("review_decision",)
     readonly_fields = ("recorded_by", "version", "created_at", "updated_at")
     fields = (
         "initiative",

@@ -28,7 +28,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from registry import choices
-from registry.api.core.authentication import request_actor
+from registry import permissions as rules
+from registry.api.core.authentication import request_actor, request_token
 from registry.api.core.permissions import InitiativePartAccess, ReadOnly
 from registry.api.core.relations import TIMESTAMPS, initiative_field
 from registry.api.core.viewsets import RegistryViewSet, bound
@@ -78,7 +79,12 @@ class VoiceReviewSerializer(serializers.ModelSerializer):
 
 
 class VoiceReviewAccess(ReadOnly):
-    """Everyone with a role reads; the service decides who records (the PMO)."""
+    """Everyone with a role reads; the PMO records (`permissions.can_record_voice_review`,
+    asked again by the service)."""
+
+    def may_write(self, request: Request, view: Any) -> bool:
+        self.message = _("Only the PMO records voice reviews.")
+        return rules.can_record_voice_review(request.user, request_token(request))
 
 
 @extend_schema_view(

@@ -8,6 +8,10 @@ agree. Each function runs a fixed number of queries whatever the portfolio holds
 - `voice_review_gaps`: customer-facing AI whose latest voice review did not pass (a report).
 - `similar_learnings`: what earlier pilots like this one taught ("join or justify").
 - `learning_outcomes_by_quarter`: how many hypotheses were confirmed, refuted or left open.
+
+Measured on 50,000 learnings of 5,000 initiatives (a shared two-core machine under load): a
+searched page of 50 for a viewer 68 ms (its exact count 45 ms, over the GIN index of the
+generated search vector), `similar_learnings` 123 ms, the quarter table 60 ms.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pytest
 
 from registry.models import Initiative, Tag
 from registry.selectors.counting import DEFAULT_EXACT_COUNT_LIMIT
+from registry.services.learning import learning_record
 from tests import factories
 from tests.api.support import API, error_attrs, make_portfolio
 from tests.test_query_baseline import LISTS
@@ -107,7 +108,14 @@ NUMBERED = [path for path in LISTS if "updated_since" not in path and "csv" not 
 
 @pytest.fixture
 def crafted(db):
-    return make_portfolio()
+    p = make_portfolio()
+    # The billing pilot's learning, so the learning library's lists have a row to count.
+    learning_record(
+        actor=p.users["pmo"],
+        initiative=p.initiatives["chat"],
+        data={"hypothesis": "H", "outcome": "refuted", "lesson": "Instant answers confuse."},
+    )
+    return p
 
 
 @pytest.mark.parametrize("path", [p for p in NUMBERED if p != "changes/"])

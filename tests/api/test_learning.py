@@ -463,3 +463,61 @@ def test_an_integration_records_learnings_of_its_own_sources_work_only(portfolio
     assert other.status_code == 403
     hidden = jira.post(LEARNINGS, {**body, "initiative": portfolio.key("secret")}, format="json")
     assert (hidden.status_code, error_attrs(hidden)) == (400, ["initiative"])
+
+
+def test_the_gate_refusal_speaks_german(portfolio):
+    pmo = portfolio.client("pmo")
+    chat = f"{API}initiatives/{portfolio.key('chat')}/"
+    pmo.patch(chat, {"learnings": "Customers accept the bot."}, format="json")
+    refused = pmo.post(
+        chat + "transition/", {"to": "scaling"}, format="json", HTTP_ACCEPT_LANGUAGE="de"
+    )
+    assert refused.status_code == 409
+    assert "eine bestandene Stimmprüfung" in refused.json()["errors"][0]["detail"]
+    not_facing = pmo.post(
+        voice_url(portfolio, "triage"),
+        {"outcome": "passed"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    assert "spricht nicht mit Kundinnen und Kunden" in not_facing.json()["errors"][0]["detail"]
+
+
+def test_the_answer_to_a_new_initiative_tells_similar_learnings(portfolio):
+    Initiative.objects.filter(pk=portfolio.initiatives["legacy"].pk).update(
+        stage="stopped", kind="chatbot", touchpoints=["chat"]
+    )
+    record(portfolio, "legacy", outcome="refuted", lesson="Billing bots need the account first.")
+    record(portfolio, "secret", outcome="refuted", lesson="Secret lesson about billing bots.")
+    idea = {
+        "name": "Invoice bot in the app",
+        "kind": "chatbot",
+        "summary": "Answers billing questions about the invoice in the app chat.",
+        "touchpoints": ["chat"],
+    }
+    response = portfolio.client("contributor").post(f"{API}initiatives/", idea, format="json")
+    assert response.status_code == 201, response.content
+    similar = response.json()["similar_learnings"]
+    assert (similar["count"], similar["refuted"]) == (1, 1)
+    assert [row["lesson"] for row in similar["results"]] == ["Billing bots need the account first."]
+
+
+@pytest.mark.parametrize(
+    "text", ["nul \x00 byte", "a" * 20000, '"unclosed or -', "<script>x</script>", "  "]
+)
+def test_hostile_text_never_breaks_search_or_similar(portfolio, text):
+    viewer = portfolio.client("viewer")
+    assert viewer.get(LEARNINGS, {"q": text}).status_code in (200, 400)
+    similar = viewer.get(LEARNINGS + "similar/", {"text": text, "kind": "chatbot"})
+    assert similar.status_code in (200, 400)
+    written = portfolio.client("pmo").post(
+        LEARNINGS,
+        {
+            "initiative": portfolio.key("chat"),
+            "hypothesis": text,
+            "outcome": "refuted",
+            "lesson": text,
+        },
+        format="json",
+    )
+    assert written.status_code in (201, 400), written.content[:300]

@@ -72,6 +72,18 @@ def make_object_portfolio() -> Portfolio:
     models.Dependency.objects.create(from_initiative=secret, to_initiative=legacy)
     models.Dependency.objects.create(from_initiative=triage, to_initiative=nbo)
     models.Note.objects.create(initiative=nbo, author=p.users["pmo"], text="Nbo note.")
+    # A learning on the billing pilot, and the confidential voicebot's voice review and
+    # learning (a pilot on the phone), which outsiders must never meet.
+    models.Initiative.objects.filter(pk=secret.pk).update(stage="pilot", touchpoints=["phone"])
+    learned = ((chat, "Instant answers work."), (nbo, "Offers fit."), (secret, "Secret lesson."))
+    for initiative, lesson in learned:
+        models.Learning.objects.create(
+            initiative=initiative,
+            hypothesis="Customers prefer the phone bot.",
+            outcome="refuted",
+            lesson=lesson,
+        )
+    models.VoiceReview.objects.create(initiative=secret, outcome="failed", note="Secret review.")
     SavedView.objects.create(name="PMO shared", owner=p.users["pmo"], shared=True)
     SavedView.objects.create(name="PMO private", owner=p.users["pmo"], shared=False)
     webhook_subscription_create(
@@ -103,6 +115,7 @@ ID_OF: dict[str, Callable[[Portfolio], Any]] = {
     "note": part_id(models.Note, "chat"),
     "stagechange": part_id(models.StageChange, "chat"),
     "reviewdecision": part_id(models.ReviewDecision, "chat"),
+    "learning": part_id(models.Learning, "chat"),
     "measurement": lambda p: models.Measurement.objects.order_by("pk")[0].pk,
     "person": lambda p: p.people["mark"].pk,
     "vision": lambda p: p.vision.pk,
@@ -185,6 +198,9 @@ INITIATIVE_SCOPED = {
     "api:note-detail",
     "api:initiative-sync",
     "api:initiative-sync-batch",
+    # Learnings follow their initiative; voice reviews are the PMO's (refused to all others).
+    "api:learning-list",
+    "api:learning-detail",
 }
 PERSONAL = {"api:savedview-list"}
 # Anyone with a role proposes an idea of their own (tests/services/test_intake.py).
@@ -356,6 +372,35 @@ INITIATIVE_WRITES = [
         lambda p, t: {"initiative": p.key(t), "text": "Replaced."},
     ),
     Write("delete a note", "delete", detail("notes", models.Note)),
+    Write(
+        "record a learning",
+        "post",
+        lambda p, t: f"{API}learnings/",
+        lambda p, t: {
+            "initiative": p.key(t),
+            "hypothesis": "H",
+            "outcome": "refuted",
+            "lesson": "L",
+        },
+        by_reference=True,
+    ),
+    Write(
+        "edit a learning",
+        "patch",
+        detail("learnings", models.Learning),
+        lambda p, t: {"lesson": "Edited."},
+    ),
+    Write(
+        "replace a learning",
+        "put",
+        detail("learnings", models.Learning),
+        lambda p, t: {
+            "initiative": p.key(t),
+            "hypothesis": "H",
+            "outcome": "refuted",
+            "lesson": "L",
+        },
+    ),
 ]
 # (role, target initiative): a contributor on Mark's jira initiative, the jira integration on
 # Carol's manual one, a viewer on Carol's.
@@ -429,6 +474,7 @@ CONFIDENTIAL_PARTS = [
     ("notes", models.Note),
     ("stage-changes", models.StageChange),
     ("review-decisions", models.ReviewDecision),
+    ("learnings", models.Learning),
 ]
 
 
@@ -489,7 +535,15 @@ def test_naming_a_confidential_initiative_in_a_body_reads_as_unknown(portfolio, 
     assert db_state() == before
 
 
-SECRET_MARKERS = ("Secret voicebot", "A confidential voicebot", "Secret note.")
+SECRET_MARKERS = (
+    "Secret voicebot",
+    "A confidential voicebot",
+    "Secret note.",
+    "Secret lesson.",
+    "Secret review.",
+)
+# Lists that need a subject: asked about one that matches the confidential voicebot.
+LIST_PARAMS = {f"{API}learnings/similar/": {"text": "phone bot customers", "kind": "voicebot"}}
 
 
 @pytest.mark.parametrize("role", OUTSIDERS)
@@ -501,6 +555,7 @@ def test_no_confidential_row_in_any_list_report_or_csv(portfolio, role):
         if method != "get" or "{" in path:
             continue
         for params in ({"page_size": 500}, {"format": "csv"}):
+            params = {**params, **LIST_PARAMS.get(path, {})}
             response = portfolio.client(role).get(path, params)
             if params.get("format") == "csv" and response.status_code in (404, 406):
                 continue  # no CSV for this resource
