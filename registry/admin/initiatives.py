@@ -15,6 +15,7 @@ from django.db import IntegrityError, router
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -57,6 +58,7 @@ from registry.models import (
 )
 from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
 from registry.permissions import Actor
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 from registry.services import lifecycle
 from registry.services.archive import initiative_archive, initiative_restore
@@ -68,36 +70,16 @@ from registry.services.initiatives import (
 )
 
 
-def _overlap_reason(reason: dict[str, Any]) -> str:
-    if reason.get("rule") == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
-        return str(
-            _("same kind, touchpoint %(touchpoint)s and journey stage %(journey)s")
-            % {
-                "touchpoint": _label(Touchpoint, reason.get("touchpoint")),
-                "journey": _label(JourneyStage, reason.get("journey_stage")),
-            }
-        )
-    return str(
-        _("goal %(goal)s and system %(system)s")
-        % {"goal": reason.get("goal"), "system": reason.get("system")}
-    )
-
-
-def _label(vocabulary: Any, value: Any) -> str:
-    try:
-        return str(vocabulary(value).label)
-    except ValueError:
-        return str(value)
-
-
 def overlaps_html(overlaps: list[dict[str, Any]]) -> str:
-    """Each overlapping open initiative of another department, with why it overlaps."""
+    """Each overlapping open initiative of another department, best first, with its score and
+    the reasons that make it up."""
     changelist = reverse("admin:registry_initiative_changelist")
     return format_html(
         '<ul class="registry-overlaps">{}</ul>',
         format_html_join(
             "",
-            '<li><a href="{}?q={}">{} · {}</a> ({}): {}</li>',
+            '<li><a href="{}?q={}">{} · {}</a> ({}) — {} <span class="registry-score" '
+            'data-score="{}">{}</span>: {}</li>',
             (
                 (
                     changelist,
@@ -105,7 +87,10 @@ def overlaps_html(overlaps: list[dict[str, Any]]) -> str:
                     row["key"],
                     row["name"],
                     row["lead_department_name"],
-                    "; ".join(_overlap_reason(reason) for reason in row["reasons"]),
+                    _("score"),
+                    row["score"],
+                    formats.number_format(row["score"], decimal_pos=2),
+                    "; ".join(overlap_scoring.reason_text(reason) for reason in row["reasons"]),
                 )
                 for row in overlaps
             ),

@@ -37,9 +37,9 @@ from registry.choices import (
     Gate,
     Stage,
 )
-from registry.i18n.labels import label_of
 from registry.models import Department, Goal, Initiative, Review, Vision
 from registry.quarters import quarter_bounds, quarter_of, quarters_between
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 
 # Colours of the alignment levels, as the admin's badges show them.
@@ -392,7 +392,7 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
         row["gap_labels"] = [str(Gate(gap).label) for gap in row["gate_gaps"]]
     for group in overlaps:
         group["members"] = linked(group["members"])
-        group["reason_texts"] = [overlap_reason_text(reason) for reason in group["reasons"]]
+        group["reason_texts"] = [overlap_pair_text(pair) for pair in group["pairs"]]
     for row in gaps:
         row["url"] = (
             reverse("admin:registry_goal_change", args=[goal_ids[row["code"]]])
@@ -434,17 +434,13 @@ def dashboard_data(*, user: Any, vision: Vision | None, period: str | None) -> d
     }
 
 
-def overlap_reason_text(reason: dict[str, Any]) -> str:
-    if reason["rule"] == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
-        return _("same kind (%(kind)s), touchpoint %(touchpoint)s, journey stage %(journey)s") % {
-            "kind": label_of("kind", reason["kind"]),
-            "touchpoint": label_of("touchpoint", reason["touchpoint"]),
-            "journey": label_of("journey_stage", reason["journey_stage"]),
-        }
-    return _("same primary goal %(goal)s on %(system)s") % {
-        "goal": reason["goal"],
-        "system": reason["system"],
-    }
+def overlap_pair_text(pair: dict[str, Any]) -> str:
+    """One scored pair of an overlap group, in the reader's language."""
+    return "{} ↔ {} ({}): {}".format(
+        *pair["keys"],
+        formats.number_format(pair["score"], decimal_pos=2),
+        ", ".join(overlap_scoring.reason_text(reason) for reason in pair["reasons"]),
+    )
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from registry.choices import CLOSED_STAGES, Kind
@@ -312,9 +313,9 @@ SELECT p.n, p.id, p.key, p.name, p.stage, d.slug AS lead_department,
        d.name AS lead_department_name,
        similarity(p.name, s.name) AS name_similarity,
        (SELECT array_agg(l ORDER BY (w.idf ->> l)::float DESC, l)
-        FROM unnest(s.name_lexemes || p.name_lexemes) AS l
-        WHERE l = ANY(s.name_lexemes) AND l = ANY(p.lexemes)
-           OR l = ANY(p.name_lexemes) AND l = ANY(s.lexemes)) AS name_terms,
+        FROM (SELECT DISTINCT l FROM unnest(s.name_lexemes || p.name_lexemes) AS l
+              WHERE l = ANY(s.name_lexemes) AND l = ANY(p.lexemes)
+                 OR l = ANY(p.name_lexemes) AND l = ANY(s.lexemes)) AS t) AS name_terms,
        (coalesce((SELECT sum((w.idf ->> l)::float) FILTER (WHERE l = ANY(p.lexemes))
                          / nullif(sum((w.idf ->> l)::float), 0)
                   FROM unnest(s.name_lexemes) AS l), 0)
@@ -466,6 +467,8 @@ def scored_candidates(
 ) -> list[list[dict[str, Any]]]:
     """For each subject, the overlapping initiatives (score ≥ threshold), best first."""
     found: list[list[dict[str, Any]]] = [[] for _subject in subjects]
+    if not subjects:
+        return found
     for row in _features(subjects, user=user, vision_id=_vision_id(vision), period=period):
         score, reasons = score_features(row)
         if score >= threshold:
@@ -483,6 +486,7 @@ def overlaps_of(
     period: str | None = None,
 ) -> list[dict[str, Any]]:
     """One initiative's (or unsaved values') overlapping open initiatives, best first."""
+    vision = resolve_vision(vision)
     if isinstance(subject, Initiative):
         subject = subject_of(subject, vision=vision)
     elif not isinstance(subject, Subject):
@@ -508,6 +512,7 @@ def overlap_pairs(
             "lead_department_id",
         )
     )
+    vision = resolve_vision(vision)
     subjects = list(_subjects(rows, _vision_id(vision)).values())
     found = scored_candidates(subjects, user=user, vision=vision, period=period)
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -550,7 +555,9 @@ def reason_text(reason: Mapping[str, Any]) -> str:
         text = _("same primary goal %(goal)s") % {"goal": reason["goal"]}
     else:
         text = _("shared systems: %(values)s") % {"values": ", ".join(reason["systems"])}
-    return f"{text} ({reason['contribution']:+.2f})"
+    contribution = float(reason["contribution"])
+    sign = "−" if contribution < 0 else "+"
+    return f"{text} ({sign}{formats.number_format(abs(contribution), decimal_pos=2)})"
 
 
 __all__ = [
