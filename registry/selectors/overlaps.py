@@ -526,6 +526,19 @@ def overlap_pairs(
     return sorted(pairs.values(), key=lambda pair: (-pair["score"], pair["keys"]))
 
 
+def initiatives_with_overlaps(
+    user: Any, *, vision: Vision | int | None = None, period: str | None = None
+) -> models.QuerySet:
+    """The initiatives the user may see that are part of an overlap pair, as a queryset (for a
+    changelist filter): the same pairs as the overlaps report."""
+    keys = {
+        key
+        for pair in overlap_pairs(user=user, vision=vision, period=period)
+        for key in pair["keys"]
+    }
+    return visible_initiatives(user).filter(key__in=sorted(keys))
+
+
 def reason_text(reason: Mapping[str, Any]) -> str:
     """One reason in the reader's language, with its contribution."""
     rule = reason["rule"]
@@ -566,6 +579,7 @@ __all__ = [
     "THRESHOLD",
     "Subject",
     "candidate_scope",
+    "initiatives_with_overlaps",
     "overlap_pairs",
     "overlaps_of",
     "reason_text",

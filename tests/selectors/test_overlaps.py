@@ -132,6 +132,16 @@ class TestVisibility:
         pairs = overlaps.overlap_pairs(user=user(role))
         assert winback.key not in {k for pair in pairs for k in pair["keys"]}
 
+    @pytest.mark.parametrize("role", [permissions.PMO, permissions.VIEWER])
+    def test_initiatives_with_overlaps_are_those_of_the_report(self, portfolio, role):
+        viewer = user(role)
+        paired = {key for pair in overlaps.overlap_pairs(user=viewer) for key in pair["keys"]}
+        found = set(overlaps.initiatives_with_overlaps(viewer).values_list("key", flat=True))
+        assert found == paired
+        assert found
+        winback = key(portfolio, "winback-offers")
+        assert (winback in found) == (role == permissions.PMO and winback in paired)
+
     def test_the_team_does(self, portfolio):
         member = user(permissions.CONTRIBUTOR)
         winback = Initiative.objects.get(key=key(portfolio, "winback-offers"))

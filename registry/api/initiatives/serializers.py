@@ -211,6 +211,16 @@ class OverlapSerializer(serializers.Serializer):
     reasons = OverlapReasonSerializer(many=True)
 
 
+class InitiativeOverlapsSerializer(serializers.Serializer):
+    """One initiative's overlap candidates: open initiatives of other lead departments the
+    caller may see, scored at or above the threshold, best first."""
+
+    key = serializers.CharField()
+    threshold = serializers.FloatField(help_text=_("Pairs count from this score up."))
+    count = serializers.IntegerField()
+    results = OverlapSerializer(many=True)
+
+
 class InitiativeWriteSerializer(InitiativeSerializer):
     """The answer to a create or an edit: the initiative plus "join or justify" — the open
     initiatives of other departments it overlaps (from `reports.overlaps_for`).
