@@ -53,6 +53,7 @@ from registry.models import (
     Initiative,
     InitiativeQuerySet,
     Note,
+    Person,
     StageChange,
     TeamRole,
 )
@@ -274,6 +275,9 @@ class StageMoveForm(forms.Form):
 
 
 # What the registry fills in on an idea someone proposes (the initiative service decides).
+# The add form's "check for overlaps" button: re-render with the candidates, save nothing.
+OVERLAP_CHECK = "_check_overlaps"
+
 PROPOSAL_SET_BY_THE_REGISTRY = (
     "owner",
     "lead_department",
@@ -699,6 +703,67 @@ class InitiativeAdmin(
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
         check_deferred_rules(router.db_for_write(self.model))
+
+    # idea intake: "check for overlaps" before saving
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if object_id is None and request.method == "POST" and OVERLAP_CHECK in request.POST:
+            return self._overlap_preview(request, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _overlap_preview(
+        self, request: HttpRequest, form_url: str, extra_context: dict | None
+    ) -> HttpResponse:
+        """The add form again, filled in as typed, with the open initiatives of other
+        departments it would overlap — nothing is saved (the inline rows are not kept)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        posted = request.POST
+        values: dict[str, Any] = {
+            name: posted.get(name, "") for name in ("name", "summary", "hypothesis", "kind")
+        }
+        values["touchpoints"] = posted.getlist("touchpoints")
+        values["journey_stages"] = posted.getlist("journey_stages")
+        values["systems"] = [pk for pk in posted.getlist("systems") if pk.isdigit()]
+        department = posted.get("lead_department", "")
+        if not department.isdigit() or not permissions.can_create_initiative(request.user):
+            # A proposal is led by the proposer's department (the service sets it so).
+            person = Person.objects.filter(user=request.user).first()
+            department = person.department_id if person else None
+        values["lead_department"] = department
+        found = reports.overlaps_for(values, user=request.user)
+        preview = request.GET.copy()
+        preview.setlist("_overlap_preview", ["1"])
+        for name in (*values, "departments", "tags", "customer_segments", "interaction_mode"):
+            if name in posted:
+                preview.setlist(name, posted.getlist(name))
+        request.GET = preview
+        request.method = "GET"
+        context = {
+            **(extra_context or {}),
+            "overlap_preview": overlaps_html(found) if found else "",
+            "overlap_preview_count": len(found),
+            "overlap_preview_checked": True,
+        }
+        return super().changeform_view(request, None, form_url, context)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        if "_overlap_preview" in request.GET:
+            initial.pop("_overlap_preview", None)
+            for name in ("touchpoints", "journey_stages", "customer_segments", "systems"):
+                if name in request.GET:
+                    initial[name] = request.GET.getlist(name)
+            for name in ("departments", "tags"):
+                if name in request.GET:
+                    initial[name] = request.GET.getlist(name)
+        return initial
 
     def _warn_about_overlaps(self, request: HttpRequest, obj: Initiative) -> None:
         overlaps = reports.overlaps_for(obj, user=request.user)
