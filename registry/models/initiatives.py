@@ -11,7 +11,7 @@ import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
@@ -396,12 +396,6 @@ class Initiative(TimestampedModel):
                     output_field=ArrayField(models.CharField(max_length=30)),
                 ),
                 name="registry_init_overlap_gin",
-            ),
-            # Trigram similarity of names (pg_trgm, migration 0016): overlap scoring finds the
-            # initiatives named like a given one through it (registry.selectors.overlaps).
-            GinIndex(
-                OpClass(F("name"), name="gin_trgm_ops"),
-                name="registry_init_name_trgm",
             ),
         ]
         constraints = [

@@ -20,12 +20,14 @@ below it, so sharing a goal and a system (or kind, touchpoint and journey stage)
 an overlap; the texts have to agree too. The weights and threshold were chosen on the labelled
 pairs in `tests/selectors/overlap_pairs.csv` (docs/OVERLAPS.md has precision and recall).
 
-Candidates are found through indexes, never by a pass over the portfolio: for each subject up
-to `CANDIDATES_PER_WORD` initiatives using each word of its name (full-text index on
-`search_vector`, `registry_init_search_gin`) and the `CANDIDATES` most similar names (trigram
-index `registry_init_name_trgm`, migration 0016). Only those are scored, so the work grows with the
-batch, not with the portfolio. Visibility is the caller's: candidates come from the initiatives
-the user may see (`visible_initiatives`), open and with a lead department.
+Candidates are found through the full-text index, never by a pass over the portfolio: for each
+subject up to `CANDIDATES_PER_WORD` initiatives using each word of its name (`search_vector`,
+`registry_init_search_gin`). Only those are scored, so the work grows with the batch, not with
+the portfolio. A trigram probe of similar names (a GIN trigram index) found no pair on the
+labelled set that the words missed and cost 40 ms per subject at 100,000 templated names, so
+names are compared by trigram similarity only when scoring (pg_trgm, migration 0016).
+Visibility is the caller's: candidates come from the initiatives the user may see
+(`visible_initiatives`), open and with a lead department.
 """
 
 from __future__ import annotations
@@ -56,12 +58,11 @@ WEIGHT_SHARED_KEY = 0.0
 # Shared terms give their full weight from this Dice coefficient up.
 TERMS_FULL_AT = 0.3
 THRESHOLD = 0.27
-# Candidates per subject: the most similar names, and per word of its name the texts that
-# use it best.
-CANDIDATES = 50
-CANDIDATES_PER_WORD = 25
+# Candidates per subject: per word of its name, texts that use it (unranked: a ranked probe
+# reads every match, thousands for a common word at 100,000 initiatives).
+CANDIDATES_PER_WORD = 50
 # Document counts above this make a word common (inverse document frequency).
-DF_CAP = 2000
+DF_CAP = 500
 # Words named in a reason.
 TERMS_SHOWN = 8
 
@@ -257,9 +258,9 @@ subject AS MATERIALIZED (
         goal_id bigint, system_ids bigint[])
     WHERE s.lead_department_id IS NOT NULL
 ),
--- Probes straight into the indexes, then what the user may see: per word of
--- the name up to {per_word} texts that use it, so that a rare word ("outage") is not crowded
--- out by a common one ("bot"); and the {limit} most similar names.
+-- Probes straight into the full-text index, then what the user may see: per word of the
+-- name up to {per_word} texts that use it, so that a rare word ("outage") is not crowded out
+-- by a common one ("bot").
 candidate AS MATERIALIZED (
     SELECT DISTINCT s.n, b.id
     FROM subject s
@@ -268,12 +269,9 @@ candidate AS MATERIALIZED (
          CROSS JOIN LATERAL (
              SELECT o.id FROM registry_initiative o
              WHERE o.search_vector @@ quote_literal(l)::tsquery
+               AND o.lead_department_id <> s.lead_department_id
              LIMIT {per_word}) AS hit)
-        UNION
-        (SELECT o.id FROM registry_initiative o
-         WHERE o.name %% s.name
-         ORDER BY similarity(o.name, s.name) DESC, o.id
-         LIMIT {limit})
+
     ) c
     JOIN base b ON b.id = c.id
     WHERE b.lead_department_id <> s.lead_department_id AND b.id IS DISTINCT FROM s.id
@@ -393,7 +391,6 @@ def _features(
     ]
     sql = _CANDIDATES_SQL.format(
         base_sql=base_sql,
-        limit=int(CANDIDATES),
         per_word=int(CANDIDATES_PER_WORD),
         df_cap=int(DF_CAP),
     )
@@ -574,7 +571,7 @@ def reason_text(reason: Mapping[str, Any]) -> str:
 
 
 __all__ = [
-    "CANDIDATES",
+    "CANDIDATES_PER_WORD",
     "RULES",
     "THRESHOLD",
     "Subject",
