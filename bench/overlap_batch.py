@@ -7,8 +7,8 @@ viewer, and the single-initiative lookup an edit or intake makes:
 
     DATABASE_URL=postgres://…/bench_100k python -m bench.overlap_batch [--batch 1000]
 
-`make bench` runs it as the `overlaps` section (`BENCH_ARGS="--only overlaps"`); the figures
-are in docs/PERFORMANCE.md and docs/OVERLAPS.md.
+`make bench` runs it as the `overlaps` section (`BENCH_ARGS="--only overlaps"`, results in
+bench/results/overlaps.json); the figures are in docs/PERFORMANCE.md and docs/OVERLAPS.md.
 """
 
 from __future__ import annotations
