@@ -184,7 +184,7 @@ class ItemPlan:
     changed_fields: set[str] = field(default_factory=set)
 
 
-# Join or justify lists at most this many overlapping initiatives per item (the first by key)
+# Join or justify lists at most this many overlapping initiatives per item (the best scored)
 # beside their count: in a dense portfolio one initiative overlaps thousands.
 OVERLAPS_SHOWN = 20
 
