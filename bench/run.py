@@ -6,12 +6,14 @@ baseline endpoints) on loopback against the machine's PostgreSQL and drives it w
 (A B C A B C …) so the machine's noise falls on all of them alike; each figure is the
 median over the rounds.
 
-Sections (all by default; `--only compare,sync,feed,growth,dashboard`):
+Sections (all by default; `--only compare,sync,feed,growth,dashboard,overlaps`):
 - compare: initiative list (page 50/100, filters), detail, reports, admin changelist —
   API against `raw` (same SQL on psycopg + orjson) and `pg` (json_agg) baselines;
 - sync: a 10k-item batch (40 % new, 40 % changed, 20 % unchanged) through the API against
   COPY into a staging table + INSERT … ON CONFLICT;
 - feed: the whole change feed paged by cursor;
+- overlaps: join or justify (overlap scoring) for 1,000 initiatives spread over the
+  portfolio, as PMO and viewer, and for one (bench.overlap_batch);
 - growth: first page, cursor page at 90 % depth, filtered list, detail and report at
   1k, 100k and 1M initiatives (databases bench_1k, bench_100k, bench_1m, seeded when
   missing) with EXPLAIN (ANALYZE, BUFFERS) of each list query;
@@ -690,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         or os.environ.get("DATABASE_URL")
         or DEFAULT_URL,
     )
-    parser.add_argument("--only", default="compare,sync,feed,growth,dashboard")
+    parser.add_argument("--only", default="compare,sync,feed,growth,dashboard,overlaps")
     parser.add_argument("--dashboard-dbs", default=",".join(DASHBOARD_SIZES))
     parser.add_argument("--dashboard-requests", type=int, default=5)
     parser.add_argument("--match", default="", help="compare only groups containing these")
@@ -713,10 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--feed-seconds", type=float, default=120.0)
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
+    sections = set(args.only.split(","))
+    if sections - {"overlaps"} and shutil.which("wrk") is None:
         log("wrk is missing: apt-get install -y wrk")
         return 2
-    sections = set(args.only.split(","))
     url = args.database_url
     report: dict[str, Any] = {"machine": machine(), "args": vars(args), "started": time.time()}
     if sections & {"compare", "sync", "feed"}:
@@ -768,6 +770,14 @@ def main(argv: list[str] | None = None) -> int:
                     with_api=args.sync_api,
                 )
                 write("compare.json", report)
+    if "overlaps" in sections:
+        # Join or justify for a 1,000-item batch (bench.overlap_batch) on the benchmark
+        # database, migrated (with the sync section's items when it ran).
+        if not sections & {"compare", "sync", "feed"}:
+            ensure_seeded(url, GROWTH_SIZES.get(dbname(url), 100_000))
+        report["overlaps"] = json.loads(run_python(url, "-m", "bench.overlap_batch"))
+        log(f"  overlaps: {report['overlaps']}")
+        write("overlaps.json", report["overlaps"])
     if "growth" in sections:
         report["growth"] = growth_section(url, args)
         write("growth.json", report["growth"])

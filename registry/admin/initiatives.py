@@ -15,6 +15,7 @@ from django.db import IntegrityError, models, router
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -60,11 +61,13 @@ from registry.models import (
     Initiative,
     InitiativeQuerySet,
     Note,
+    Person,
     StageChange,
     TeamRole,
 )
 from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
 from registry.permissions import Actor
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 from registry.services import lifecycle
 from registry.services.archive import initiative_archive, initiative_restore
@@ -76,36 +79,16 @@ from registry.services.initiatives import (
 )
 
 
-def _overlap_reason(reason: dict[str, Any]) -> str:
-    if reason.get("rule") == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
-        return str(
-            _("same kind, touchpoint %(touchpoint)s and journey stage %(journey)s")
-            % {
-                "touchpoint": _label(Touchpoint, reason.get("touchpoint")),
-                "journey": _label(JourneyStage, reason.get("journey_stage")),
-            }
-        )
-    return str(
-        _("goal %(goal)s and system %(system)s")
-        % {"goal": reason.get("goal"), "system": reason.get("system")}
-    )
-
-
-def _label(vocabulary: Any, value: Any) -> str:
-    try:
-        return str(vocabulary(value).label)
-    except ValueError:
-        return str(value)
-
-
 def overlaps_html(overlaps: list[dict[str, Any]]) -> str:
-    """Each overlapping open initiative of another department, with why it overlaps."""
+    """Each overlapping open initiative of another department, best first, with its score and
+    the reasons that make it up."""
     changelist = reverse("admin:registry_initiative_changelist")
     return format_html(
         '<ul class="registry-overlaps">{}</ul>',
         format_html_join(
             "",
-            '<li><a href="{}?q={}">{} · {}</a> ({}): {}</li>',
+            '<li><a href="{}?q={}">{} · {}</a> ({}) — {} <span class="registry-score" '
+            'data-score="{}">{}</span>: {}</li>',
             (
                 (
                     changelist,
@@ -113,7 +96,10 @@ def overlaps_html(overlaps: list[dict[str, Any]]) -> str:
                     row["key"],
                     row["name"],
                     row["lead_department_name"],
-                    "; ".join(_overlap_reason(reason) for reason in row["reasons"]),
+                    _("score"),
+                    row["score"],
+                    formats.number_format(row["score"], decimal_pos=2),
+                    "; ".join(overlap_scoring.reason_text(reason) for reason in row["reasons"]),
                 )
                 for row in overlaps
             ),
@@ -313,6 +299,9 @@ class StageMoveForm(forms.Form):
 
 
 # What the registry fills in on an idea someone proposes (the initiative service decides).
+# The add form's "check for overlaps" button: re-render with the candidates, save nothing.
+OVERLAP_CHECK = "_check_overlaps"
+
 PROPOSAL_SET_BY_THE_REGISTRY = (
     "owner",
     "lead_department",
@@ -762,6 +751,67 @@ class InitiativeAdmin(
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
         check_deferred_rules(router.db_for_write(self.model))
+
+    # idea intake: "check for overlaps" before saving
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        if object_id is None and request.method == "POST" and OVERLAP_CHECK in request.POST:
+            return self._overlap_preview(request, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _overlap_preview(
+        self, request: HttpRequest, form_url: str, extra_context: dict | None
+    ) -> HttpResponse:
+        """The add form again, filled in as typed, with the open initiatives of other
+        departments it would overlap — nothing is saved (the inline rows are not kept)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        posted = request.POST
+        values: dict[str, Any] = {
+            name: posted.get(name, "") for name in ("name", "summary", "hypothesis", "kind")
+        }
+        values["touchpoints"] = posted.getlist("touchpoints")
+        values["journey_stages"] = posted.getlist("journey_stages")
+        values["systems"] = [pk for pk in posted.getlist("systems") if pk.isdigit()]
+        department = posted.get("lead_department", "")
+        if not department.isdigit() or not permissions.can_create_initiative(request.user):
+            # A proposal is led by the proposer's department (the service sets it so).
+            person = Person.objects.filter(user=request.user).first()
+            department = person.department_id if person else None
+        values["lead_department"] = department
+        found = reports.overlaps_for(values, user=request.user)
+        preview = request.GET.copy()
+        preview.setlist("_overlap_preview", ["1"])
+        for name in (*values, "departments", "tags", "customer_segments", "interaction_mode"):
+            if name in posted:
+                preview.setlist(name, posted.getlist(name))
+        request.GET = preview
+        request.method = "GET"
+        context = {
+            **(extra_context or {}),
+            "overlap_preview": overlaps_html(found) if found else "",
+            "overlap_preview_count": len(found),
+            "overlap_preview_checked": True,
+        }
+        return super().changeform_view(request, None, form_url, context)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        if "_overlap_preview" in request.GET:
+            initial.pop("_overlap_preview", None)
+            for name in ("touchpoints", "journey_stages", "customer_segments", "systems"):
+                if name in request.GET:
+                    initial[name] = request.GET.getlist(name)
+            for name in ("departments", "tags"):
+                if name in request.GET:
+                    initial[name] = request.GET.getlist(name)
+        return initial
 
     def _warn_about_overlaps(self, request: HttpRequest, obj: Initiative) -> None:
         overlaps = reports.overlaps_for(obj, user=request.user)

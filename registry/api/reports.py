@@ -30,9 +30,11 @@ from registry import choices
 from registry.api.core.fields import NullableChoiceField
 from registry.api.core.permissions import ReadOnly
 from registry.api.core.renderers import LIST_SEPARATOR, CSVRenderer
+from registry.api.initiatives.serializers import OverlapReasonSerializer
 from registry.models import Vision
 from registry.quarters import quarter_bounds
 from registry.selectors import journey, learning, reports
+from registry.selectors import overlaps as overlap_scoring
 
 Rows = list[dict[str, Any]]
 
@@ -76,25 +78,28 @@ def _matrix_rows(body: Mapping[str, Any]) -> Rows:
     return rows
 
 
-def _overlap_reason_text(reason: Mapping[str, Any]) -> str:
-    if reason["rule"] == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
-        return f"{reason['kind']} / {reason['touchpoint']} / {reason['journey_stage']}"
-    return f"{reason['goal']} on {reason['system']}"
-
-
 def _overlap_rows(body: Mapping[str, Any]) -> Rows:
+    """One row per member; its pairs within the group, each with score and reasons."""
     rows: Rows = []
     for number, group in enumerate(body["results"], start=1):
-        reasons = LIST_SEPARATOR.join(_overlap_reason_text(r) for r in group["reasons"])
-        rows.extend(
-            {
-                "group": number,
-                **member,
-                "group_departments": group["departments"],
-                "reasons": reasons,
-            }
-            for member in group["members"]
-        )
+        for member in group["members"]:
+            mine = [pair for pair in group["pairs"] if member["key"] in pair["keys"]]
+            rows.append(
+                {
+                    "group": number,
+                    **member,
+                    "group_departments": group["departments"],
+                    "score": max(pair["score"] for pair in mine),
+                    "reasons": LIST_SEPARATOR.join(
+                        "{} ({:.2f}): {}".format(
+                            next(key for key in pair["keys"] if key != member["key"]),
+                            pair["score"],
+                            ", ".join(overlap_scoring.reason_text(r) for r in pair["reasons"]),
+                        )
+                        for pair in mine
+                    ),
+                }
+            )
     return rows
 
 
@@ -454,28 +459,23 @@ class SilosReportSerializer(ReportScopeSerializer):
     results = SiloSerializer(many=True)
 
 
-REPORT_RULES = [reports.RULE_KIND_TOUCHPOINT_JOURNEY, reports.RULE_GOAL_SYSTEM]
+class OverlapPairSerializer(serializers.Serializer):
+    """Two initiatives of different lead departments scored as an overlap, and why."""
 
-
-class OverlapGroupReasonSerializer(serializers.Serializer):
-    """Same kind, touchpoint and journey stage; or same primary goal and system."""
-
-    rule = serializers.ChoiceField(choices=REPORT_RULES)
-    kind = serializers.CharField(required=False)
-    touchpoint = serializers.CharField(required=False)
-    journey_stage = serializers.CharField(required=False)
-    goal = serializers.CharField(required=False)
-    system = serializers.CharField(required=False)
+    keys = serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+    score = serializers.FloatField()
+    reasons = OverlapReasonSerializer(many=True)
 
 
 class OverlapGroupSerializer(serializers.Serializer):
     """Open initiatives of different lead departments that do the same thing: candidates
-    for merging, largest groups first.
+    for merging, largest groups first. Members are joined by the scored pairs between them.
     """
 
     members = OverlapMemberSerializer(many=True)
     departments = serializers.ListField(child=serializers.CharField())
-    reasons = OverlapGroupReasonSerializer(many=True)
+    score = serializers.FloatField(help_text=_("The best pair's score."))
+    pairs = OverlapPairSerializer(many=True)
 
 
 class OverlapsReportSerializer(ReportScopeSerializer):
@@ -826,13 +826,15 @@ REPORTS: dict[str, Report] = {
                 "group",
                 *_fields(OverlapMemberSerializer),
                 "group_departments",
+                "score",
                 "reasons",
             ),
             csv_rows=_overlap_rows,
             description=gettext_lazy(
-                "Groups of open initiatives of different lead departments that share kind, a "
-                "touchpoint and a journey stage, or a primary goal and a system — candidates "
-                "for merging, largest first. CSV: one row per member, with its group number."
+                "Groups of open initiatives of different lead departments that do the same "
+                "thing — pairs scored from their names and texts with their structured keys, "
+                "each with its reasons (docs/OVERLAPS.md) — candidates for merging, largest "
+                "first. CSV: one row per member, with its group number, best score and pairs."
             ),
         ),
         Report(

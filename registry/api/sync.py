@@ -94,7 +94,7 @@ def counts_of(batch: sync.BatchResult) -> dict[str, int]:
 
 
 def overlap_fields(item: sync.ItemResult, found: dict[str, reports.ItemOverlaps]) -> dict:
-    """`overlaps` (the first `sync.OVERLAPS_SHOWN` by key) and `overlaps_count` of one item."""
+    """`overlaps` (the best `sync.OVERLAPS_SHOWN` by score) and `overlaps_count` of one item."""
     mine = found.get(item.key or "") if item.wants_overlaps else None
     return {
         "overlaps": mine.overlaps if mine else [],
@@ -258,7 +258,7 @@ class SyncResultSerializer(serializers.Serializer):
     overlaps = OverlapsField(
         help_text=_(
             "Join or justify: open initiatives of other departments this one overlaps "
-            "(created and updated items; empty when unchanged), the first 20 by key."
+            "(created and updated items; empty when unchanged), the 20 with the best score."
         ),
     )
     overlaps_count = serializers.IntegerField(
@@ -402,7 +402,7 @@ class SyncItemResultSerializer(serializers.Serializer):
     )
     overlaps = OverlapsField(
         required=False,
-        help_text=_("Join or justify, as for one initiative: the first 20 by key."),
+        help_text=_("Join or justify, as for one initiative: the 20 with the best score."),
     )
     overlaps_count = serializers.IntegerField(
         required=False,
@@ -467,8 +467,9 @@ class InitiativeSyncBatchView(SyncViewMixin, APIView):
             "good items are written and the bad ones reported in a 200. Duplicate external ids "
             "and more than 5,000 items are a 400 naming them. Concurrent batches of a source "
             "are serialised, so they neither deadlock nor duplicate. Writes are set-based: the "
-            "number of queries does not grow with the batch, overlaps included (one query for "
-            "the whole batch; each item lists the first 20 by key and counts them all)."
+            "number of queries does not grow with the batch, overlaps included (scored in one "
+            "statement for the whole batch; each item lists the 20 with the best score and "
+            "counts them all)."
         ),
         request=SyncBatchRequestSchemaSerializer,
         responses={

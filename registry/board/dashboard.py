@@ -42,10 +42,10 @@ from registry.choices import (
     Gate,
     Stage,
 )
-from registry.i18n.labels import label_of
 from registry.models import Department, Goal, Review, Vision
 from registry.quarters import quarters_between
 from registry.selectors import flags, reports
+from registry.selectors import overlaps as overlap_scoring
 
 FUNNEL_STAGES = [stage for stage in STAGE_ORDER if stage != Stage.RETIRED]
 
@@ -377,7 +377,8 @@ def dashboard_data(
         row["gap_labels"] = [str(Gate(gap).label) for gap in row["gate_gaps"]]
     for group_row in overlaps["rows"]:
         group_row["members"] = linked(group_row["members"])
-        group_row["reason_texts"] = [overlap_reason_text(reason) for reason in group_row["reasons"]]
+        # The group's three best pairs say why; the report lists them all.
+        group_row["reason_texts"] = [overlap_pair_text(pair) for pair in group_row["pairs"][:3]]
     for row in gaps:
         row["url"] = (
             reverse("admin:registry_goal_change", args=[goal_ids[row["code"]]])
@@ -427,17 +428,13 @@ def dashboard_data(
     }
 
 
-def overlap_reason_text(reason: dict[str, Any]) -> str:
-    if reason["rule"] == reports.RULE_KIND_TOUCHPOINT_JOURNEY:
-        return _("same kind (%(kind)s), touchpoint %(touchpoint)s, journey stage %(journey)s") % {
-            "kind": label_of("kind", reason["kind"]),
-            "touchpoint": label_of("touchpoint", reason["touchpoint"]),
-            "journey": label_of("journey_stage", reason["journey_stage"]),
-        }
-    return _("same primary goal %(goal)s on %(system)s") % {
-        "goal": reason["goal"],
-        "system": reason["system"],
-    }
+def overlap_pair_text(pair: dict[str, Any]) -> str:
+    """One scored pair of an overlap group, in the reader's language."""
+    return "{} ↔ {} ({}): {}".format(
+        *pair["keys"],
+        formats.number_format(pair["score"], decimal_pos=2),
+        ", ".join(overlap_scoring.reason_text(reason) for reason in pair["reasons"]),
+    )
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('registry', '0015_import_mappings'),
+        ('registry', '0016_overlap_search'),
     ]
 
     operations = [

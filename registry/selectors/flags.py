@@ -162,21 +162,30 @@ def overlap_list(
     """The largest overlap groups first; each with its first members and how many more.
 
     `count` is the exact number of groups; `initiatives` (and `listed`, what the changelist's
-    overlap filter lists) the exact number of distinct initiatives in any group.
+    overlap filter lists) the exact number of distinct initiatives in any group. The groups
+    are the scored ones of `reports.overlaps` (`registry.selectors.overlaps`), so the
+    dashboard, the report and the changelist's filter flag the same pairs.
     """
-    summary = reports.overlap_summary(
-        user=user, vision=vision, period=period, shown=shown, members_shown=members_shown
+    groups = reports.overlaps(user=user, vision=vision, period=period)
+    ids = dict(
+        Initiative.objects.filter(
+            key__in=[member["key"] for group in groups[:shown] for member in group["members"]]
+        ).values_list("key", "pk")
     )
     rows = [
-        {**group, "more": max(0, group["size"] - len(group["members"]))}
-        for group in summary["groups"]
+        {
+            **group,
+            "size": len(group["members"]),
+            "members": [
+                {**member, "id": ids.get(member["key"])}
+                for member in group["members"][:members_shown]
+            ],
+            "more": max(0, len(group["members"]) - members_shown),
+        }
+        for group in groups[:shown]
     ]
-    return {
-        "count": summary["count"],
-        "initiatives": summary["initiatives"],
-        "listed": summary["initiatives"],
-        "rows": rows,
-    }
+    initiatives = len({member["key"] for group in groups for member in group["members"]})
+    return {"count": len(groups), "initiatives": initiatives, "listed": initiatives, "rows": rows}
 
 
 __all__ = [

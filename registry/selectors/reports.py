@@ -47,15 +47,12 @@ from registry.models import (
     Vision,
 )
 from registry.permissions import is_pmo
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import rollup
 from registry.selectors.visibility import visible_initiatives
 
 ZERO = Decimal("0.00")
 NONE_LEVEL = AlignmentLevel.NONE.value
-
-# Overlap rules (DESIGN §2), as the `rule` of a reason.
-RULE_KIND_TOUCHPOINT_JOURNEY = "kind_touchpoint_journey"
-RULE_GOAL_SYSTEM = "goal_system"
 
 
 # --- scope ------------------------------------------------------------------------------------
@@ -781,81 +778,7 @@ def silos(
 
 
 # --- overlaps ---------------------------------------------------------------------------------
-
-# One reason as JSON, from the (rule, a, b, c) columns both overlap queries produce.
-_REASON_JSON = f"""
-    CASE WHEN {{t}}.rule = '{RULE_KIND_TOUCHPOINT_JOURNEY}'
-         THEN json_build_object('rule', {{t}}.rule, 'kind', {{t}}.a, 'touchpoint', {{t}}.b,
-                                'journey_stage', {{t}}.c)
-         ELSE json_build_object('rule', {{t}}.rule, 'goal', {{t}}.a, 'system', {{t}}.b)
-    END
-"""
-_REASON_ORDER = "{t}.rule_order, {t}.a, {t}.b, {t}.c"
-
-
-def _overlap_base(*, user: Any, period: str | None) -> tuple[str, list[Any]]:
-    """Open initiatives that have a lead department: the only ones the overlap rule compares."""
-    scope = initiative_scope(user=user, period=period, open_only=True).filter(
-        lead_department__isnull=False
-    )
-    return _compiled(
-        scope.values(
-            "id",
-            "key",
-            "name",
-            "stage",
-            "kind",
-            "touchpoints",
-            "journey_stages",
-            "lead_department_id",
-        )
-    )
-
-
-def _overlap_groups(
-    *, user: Any, vision_id: int | None, period: str | None, select: str
-) -> tuple[str, list[Any]]:
-    """The overlap rule as SQL: CTEs ending in `merged` (one row per group: `member_ids`,
-    `reasons`), followed by `select`, which reads them — the full report or the dashboard's
-    summary."""
-    base_sql, base_params = _overlap_base(user=user, period=period)
-    return (
-        f"""
-        WITH base AS ({base_sql}),
-        ktj AS (
-            SELECT b.id, b.lead_department_id, b.kind AS a, t.touchpoint AS b,
-                   j.journey_stage AS c
-            FROM base b
-            CROSS JOIN LATERAL unnest(b.touchpoints) AS t(touchpoint)
-            CROSS JOIN LATERAL unnest(b.journey_stages) AS j(journey_stage)
-        ),
-        gs AS (
-            SELECT b.id, b.lead_department_id, g.code AS a, sy.slug AS b, NULL::text AS c
-            FROM base b
-            JOIN registry_alignment al ON al.initiative_id = b.id AND al.is_primary
-            JOIN registry_goal g
-              ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
-            JOIN registry_initiative_systems isy ON isy.initiative_id = b.id
-            JOIN registry_system sy ON sy.id = isy.system_id
-        ),
-        grouped AS (
-            SELECT 1 AS rule_order, '{RULE_KIND_TOUCHPOINT_JOURNEY}' AS rule, a, b, c,
-                   array_agg(DISTINCT id ORDER BY id) AS member_ids
-            FROM ktj GROUP BY a, b, c HAVING count(DISTINCT lead_department_id) >= 2
-            UNION ALL
-            SELECT 2, '{RULE_GOAL_SYSTEM}', a, b, c, array_agg(DISTINCT id ORDER BY id)
-            FROM gs GROUP BY a, b, c HAVING count(DISTINCT lead_department_id) >= 2
-        ),
-        merged AS (
-            SELECT member_ids,
-                   json_agg({_REASON_JSON.format(t="grouped")}
-                            ORDER BY {_REASON_ORDER.format(t="grouped")}) AS reasons
-            FROM grouped GROUP BY member_ids
-        )
-        """
-        + select,
-        [*base_params, vision_id],
-    )
+# The scoring lives in registry.selectors.overlaps; these keep the reports' names and shapes.
 
 
 def overlaps(
@@ -863,155 +786,54 @@ def overlaps(
 ) -> list[dict[str, Any]]:
     """Groups of open initiatives of different lead departments that do the same thing.
 
-    DESIGN §2: two or more open initiatives of different lead departments that share kind, a
-    touchpoint and a journey stage, or a primary goal (of the vision) and a system. Only the
-    primary goal counts: platforms such as an LLM provider or the contact-centre system serve
-    many goals, and "any goal and a system" made nearly everything a candidate for merging,
-    while two departments steering at the same primary goal on the same system are the
-    duplicates worth a conversation. Each group has its
-    `members` (key, name, stage, lead_department, lead_department_name; by key) and the
-    `reasons` they overlap, e.g. `{"rule": "kind_touchpoint_journey", "kind": "chatbot",
-    "touchpoint": "chat", "journey_stage": "billing"}` or `{"rule": "goal_system", "goal":
-    "G-NPS", "system": "crm"}`; groups with the same members are merged, their reasons listed
-    together. Largest groups first.
+    The pairs `overlap_scoring.overlap_pairs` finds (score at or above the threshold, across
+    lead departments, among what the user may see), joined into groups where they chain. Each
+    group has its `members` (key, name, stage, lead_department, lead_department_name; by key),
+    `departments`, its best pair's `score` and its `pairs` (keys, score, reasons with their
+    contributions), best first. Largest groups first, then by score.
     """
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
-    rows = _fetch(
-        *_overlap_groups(
-            user=user,
-            vision_id=vision_id,
-            period=period,
-            select="""
-        SELECT (m.reasons::text)::json AS reasons,
-               json_agg(json_build_object(
-                   'key', i.key, 'name', i.name, 'stage', i.stage,
-                   'lead_department', d.slug, 'lead_department_name', d.name)
-                ORDER BY i.key) AS members
-        -- The members by primary key, joined once: a subquery over `base` per group scanned
-        -- the whole scope for each of hundreds of groups (6.5 s at 10,000 initiatives).
-        FROM merged m
-        CROSS JOIN LATERAL unnest(m.member_ids) AS u(id)
-        JOIN registry_initiative i ON i.id = u.id
-        JOIN registry_department d ON d.id = i.lead_department_id
-        GROUP BY m.member_ids, m.reasons::text
-        ORDER BY cardinality(m.member_ids) DESC, m.member_ids
-        """,
+    pairs = overlap_scoring.overlap_pairs(user=user, vision=vision, period=period)
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for pair in pairs:
+        a, b = pair["keys"]
+        parent[root(a)] = root(b)
+    members = {
+        row["key"]: {
+            "key": row["key"],
+            "name": row["name"],
+            "stage": row["stage"],
+            "lead_department": row["lead_department__slug"],
+            "lead_department_name": row["lead_department__name"],
+        }
+        for row in Initiative.objects.filter(key__in=list(parent)).values(
+            "key", "name", "stage", "lead_department__slug", "lead_department__name"
         )
-    )
+    }
+    grouped: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        group = grouped.setdefault(root(pair["keys"][0]), {"keys": set(), "pairs": []})
+        group["keys"].update(pair["keys"])
+        group["pairs"].append(pair)
     groups = []
-    for row in rows:
-        members = _json(row["members"])
+    for group in grouped.values():
+        rows = [members[key] for key in sorted(group["keys"])]
         groups.append(
             {
-                "members": members,
-                "departments": sorted({m["lead_department"] for m in members}),
-                "reasons": _json(row["reasons"]),
+                "members": rows,
+                "departments": sorted({row["lead_department"] for row in rows}),
+                "score": max(pair["score"] for pair in group["pairs"]),
+                "pairs": group["pairs"],
             }
         )
-    groups.sort(key=lambda g: (-len(g["members"]), g["members"][0]["key"]))
+    groups.sort(key=lambda g: (-len(g["members"]), -g["score"], g["members"][0]["key"]))
     return groups
-
-
-def overlap_summary(
-    *,
-    user: Any,
-    vision: Vision | int | None = None,
-    period: str | None = None,
-    shown: int = 10,
-    members_shown: int = 6,
-) -> dict[str, Any]:
-    """`overlaps` for a page that cannot show them all: the exact number of groups and of
-    initiatives in any group, and the `shown` largest groups, each with its `size`, its
-    reasons and its first `members_shown` members by key (with `id`) — one statement.
-
-    The full report lists every member of every group: 1.3 s and megabytes of JSON at 10,000
-    initiatives, where a dashboard shows ten groups.
-    """
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
-    sql, params = _overlap_groups(
-        user=user,
-        vision_id=vision_id,
-        period=period,
-        select="""
-        , counts AS (
-            SELECT count(*) AS groups,
-                   -- DISTINCT in a subquery hashes; count(DISTINCT …) sorts every member.
-                   (SELECT count(*) FROM (
-                        SELECT DISTINCT u.id
-                        FROM merged m CROSS JOIN LATERAL unnest(m.member_ids) AS u(id)
-                    ) AS d) AS initiatives
-            FROM merged
-        ),
-        top AS (
-            SELECT m.member_ids, m.reasons, cardinality(m.member_ids) AS size
-            FROM merged m ORDER BY cardinality(m.member_ids) DESC, m.member_ids LIMIT %s
-        )
-        SELECT c.groups, c.initiatives, t.size, (t.reasons::text)::json AS reasons,
-               (SELECT json_agg(json_build_object(
-                           'id', f.id, 'key', f.key, 'name', f.name, 'stage', f.stage,
-                           'lead_department', f.slug, 'lead_department_name', f.dname)
-                        ORDER BY f.key)
-                FROM (SELECT i.id, i.key, i.name, i.stage, d.slug, d.name AS dname
-                      FROM unnest(t.member_ids) AS u(id)
-                      JOIN registry_initiative i ON i.id = u.id
-                      JOIN registry_department d ON d.id = i.lead_department_id
-                      ORDER BY i.key LIMIT %s) f) AS members
-        FROM counts c LEFT JOIN top t ON true
-        ORDER BY t.size DESC, t.member_ids
-        """,
-    )
-    rows = _fetch(sql, [*params, shown, members_shown])
-    groups = [
-        {
-            "size": row["size"],
-            "members": _json(row["members"]),
-            "reasons": _json(row["reasons"]),
-        }
-        for row in rows
-        if row["size"] is not None
-    ]
-    first = rows[0] if rows else {"groups": 0, "initiatives": 0}
-    return {"count": first["groups"], "initiatives": first["initiatives"], "groups": groups}
-
-
-def _pk_list(values: Iterable[Any] | None) -> list[int] | None:
-    if values is None:
-        return None
-    return [value.pk if isinstance(value, models.Model) else int(value) for value in values]
-
-
-def _overlap_subject(subject: Initiative | Mapping[str, Any]) -> dict[str, Any]:
-    """The fields the overlap rule compares, from an initiative or unsaved form/API values."""
-    if isinstance(subject, Initiative):
-        return {
-            "pk": subject.pk,
-            "kind": subject.kind,
-            "touchpoints": list(subject.touchpoints or []),
-            "journey_stages": list(subject.journey_stages or []),
-            "lead_department_id": subject.lead_department_id,
-            "primary_goal_ids": None,
-            "system_ids": None,
-        }
-    department = subject.get("lead_department", subject.get("lead_department_id"))
-    if isinstance(department, Department):
-        department = department.pk
-    pk = subject.get("pk", subject.get("id"))
-    primary = subject.get("primary_goal")
-    return {
-        "pk": pk.pk if isinstance(pk, models.Model) else pk,
-        "kind": subject.get("kind") or "",
-        "touchpoints": list(subject.get("touchpoints") or []),
-        "journey_stages": list(subject.get("journey_stages") or []),
-        "lead_department_id": int(department) if department is not None else None,
-        "primary_goal_ids": (
-            _pk_list([primary] if primary is not None else [])
-            if "primary_goal" in subject
-            else None
-        ),
-        "system_ids": _pk_list(subject.get("systems")),
-    }
 
 
 def overlaps_for(
@@ -1024,91 +846,16 @@ def overlaps_for(
     """The open initiatives `subject` overlaps with, and why — "join or justify" at intake.
 
     `subject` is an initiative (its current, possibly unsaved field values; primary goal and
-    systems as stored) or a mapping of form/API values: kind, touchpoints, journey_stages,
-    lead_department (Department or id), primary_goal (Goal, id or None), systems (Systems or
-    ids), and pk/id of the initiative being edited (excluded from the result; its stored
-    primary goal/systems are used where the mapping leaves the key out). Same rule as
-    `overlaps()`, pairwise: others of a
-    different lead department; a subject without a lead department overlaps nothing. Returns
-    key, name, stage, lead_department, lead_department_name and reasons per initiative, by key.
+    systems as stored) or a mapping of form/API values (`overlap_scoring.subject_from_values`).
+    Returns key, name, stage, lead_department, lead_department_name, score and reasons per
+    initiative, best first.
     """
-    values = _overlap_subject(subject)
-    if values["lead_department_id"] is None:
-        return []
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
-    base_sql, base_params = _overlap_base(user=user, period=period)
-    pk = values["pk"]
-    rows = _fetch(
-        f"""
-        WITH base AS ({base_sql}),
-        subject AS (
-            SELECT %s::text AS kind, %s::text[] AS touchpoints, %s::text[] AS journey_stages,
-                   %s::bigint AS lead_department_id, %s::bigint AS id,
-                   coalesce(%s::bigint[], ARRAY(
-                       SELECT al.goal_id FROM registry_alignment al
-                       WHERE al.initiative_id = %s::bigint AND al.is_primary))
-                       AS primary_goal_ids,
-                   coalesce(%s::bigint[], ARRAY(
-                       SELECT isy.system_id FROM registry_initiative_systems isy
-                       WHERE isy.initiative_id = %s::bigint)) AS system_ids
-        ),
-        others AS (
-            SELECT b.* FROM base b, subject s
-            WHERE b.lead_department_id <> s.lead_department_id AND b.id IS DISTINCT FROM s.id
-        ),
-        matches AS (
-            SELECT o.id, 1 AS rule_order, '{RULE_KIND_TOUCHPOINT_JOURNEY}' AS rule,
-                   o.kind AS a, t.touchpoint AS b, j.journey_stage AS c
-            FROM others o
-            CROSS JOIN subject s
-            CROSS JOIN LATERAL unnest(o.touchpoints) AS t(touchpoint)
-            CROSS JOIN LATERAL unnest(o.journey_stages) AS j(journey_stage)
-            WHERE o.kind = s.kind AND t.touchpoint = ANY(s.touchpoints)
-              AND j.journey_stage = ANY(s.journey_stages)
-            UNION
-            SELECT o.id, 2, '{RULE_GOAL_SYSTEM}', g.code, sy.slug, NULL
-            FROM others o
-            CROSS JOIN subject s
-            JOIN registry_alignment al ON al.initiative_id = o.id AND al.is_primary
-            JOIN registry_goal g
-              ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
-            JOIN registry_initiative_systems isy ON isy.initiative_id = o.id
-            JOIN registry_system sy ON sy.id = isy.system_id
-            WHERE al.goal_id = ANY(s.primary_goal_ids) AND isy.system_id = ANY(s.system_ids)
-        )
-        SELECT o.key, o.name, o.stage, d.slug AS lead_department,
-               d.name AS lead_department_name,
-               json_agg({_REASON_JSON.format(t="m")} ORDER BY {_REASON_ORDER.format(t="m")})
-                   AS reasons
-        FROM matches m
-        JOIN others o ON o.id = m.id
-        JOIN registry_department d ON d.id = o.lead_department_id
-        GROUP BY o.id, o.key, o.name, o.stage, d.slug, d.name
-        ORDER BY o.key
-        """,
-        [
-            *base_params,
-            values["kind"],
-            values["touchpoints"],
-            values["journey_stages"],
-            values["lead_department_id"],
-            pk,
-            values["primary_goal_ids"],
-            pk,
-            values["system_ids"],
-            pk,
-            vision_id,
-        ],
-    )
-    for row in rows:
-        row["reasons"] = _json(row["reasons"])
-    return rows
+    return overlap_scoring.overlaps_of(subject, user=user, vision=vision, period=period)
 
 
 @dataclass(frozen=True)
 class ItemOverlaps:
-    """One initiative's join or justify: how many it overlaps, and the first of them by key."""
+    """One initiative's join or justify: how many it overlaps, and the best of them."""
 
     count: int
     overlaps: list[dict[str, Any]]
@@ -1122,166 +869,26 @@ def overlaps_by_key(
     period: str | None = None,
     limit: int | None = None,
 ) -> dict[str, ItemOverlaps]:
-    """`overlaps_for` of many initiatives in one statement, for a sync batch's answer.
+    """`overlaps_for` of many stored initiatives in one scoring statement, for a sync batch.
 
     For each key: `count`, how many open initiatives of other lead departments the user may
-    see it overlaps, and the first `limit` of them by key (all when None), each as
-    `overlaps_for` lists it (same rule, rows, reasons and their order). Like `overlaps_for`,
-    it answers for the initiative as stored whoever may see it — only the initiatives it
-    overlaps are limited to what the user may see — so the caller vouches for the keys (the
-    sync passes the items the actor has just written). Every key is in the answer; one that
-    is unknown or has no lead department overlaps nothing.
-
-    The work follows the batch and what it overlaps, not the portfolio. Initiatives that agree
-    on everything the rule reads (kind, touchpoints, journey stages, lead department, primary
-    goal, systems) overlap the same others, so each such group is looked up once — a tool's
-    batch is mostly a few groups. Each group probes the kind × touchpoint × journey stage
-    index (`registry_init_overlap_gin`) once; the primary goal and system rule joins the
-    batch's goals (`registry_align_primary_goal`) with its systems
-    (`registry_init_sys_by_system`), both index-only. A pair is counted under the first rule
-    that finds it, so the two counts add up.
+    see it overlaps, and the best `limit` of them (all when None). It answers for the
+    initiative as stored whoever may see it — only the initiatives it overlaps are limited to
+    what the user may see — so the caller vouches for the keys (the sync passes the items the
+    actor has just written). Every key is in the answer; one that is unknown or has no lead
+    department overlaps nothing.
     """
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    vision_obj = resolve_vision(vision)
-    vision_id = vision_obj.pk if vision_obj else None
-    shown = int(limit) if limit is not None else 2**31 - 1
-    base_sql, base_params = _overlap_base(user=user, period=period)
-    subject_sql, subject_params = _compiled(
-        Initiative.objects.filter(key__in=wanted, lead_department__isnull=False)
-        .order_by()
-        .values("id", "key", "kind", "touchpoints", "journey_stages", "lead_department_id")
-    )
-    # Aggregates, not ORDER BY … LIMIT: a LIMIT invites the planner to walk the key index and
-    # test every initiative, while the count needs them all anyway.
-    first_ids = f"(array_agg(o.id ORDER BY o.key))[1:{shown}]"
-    rows = _fetch(
-        f"""
-        WITH base AS NOT MATERIALIZED ({base_sql}),
-        subject AS (
-            SELECT s.*,
-                   (SELECT al.goal_id FROM registry_alignment al
-                    JOIN registry_goal g
-                      ON g.id = al.goal_id AND g.vision_id = %s AND g.archived_at IS NULL
-                    WHERE al.initiative_id = s.id AND al.is_primary) AS goal_id,
-                   ARRAY(SELECT isy.system_id FROM registry_initiative_systems isy
-                         WHERE isy.initiative_id = s.id ORDER BY isy.system_id) AS system_ids
-            FROM ({subject_sql}) s
-        ),
-        -- One row per group of initiatives that read the same to the rule.
-        probe AS MATERIALIZED (
-            SELECT row_number() OVER () AS sig, array_agg(key) AS subject_keys,
-                   kind, touchpoints, journey_stages, lead_department_id, goal_id, system_ids,
-                   registry_overlap_keys(kind, touchpoints, journey_stages) AS ktj_keys
-            FROM subject
-            GROUP BY kind, touchpoints, journey_stages, lead_department_id, goal_id, system_ids
-        ),
-        -- Kind, touchpoint and journey stage: one index probe per group.
-        by_ktj AS (
-            SELECT p.sig, f.total, f.ids
-            FROM probe p
-            CROSS JOIN LATERAL (
-                SELECT count(*) AS total, {first_ids} AS ids
-                FROM base o
-                WHERE registry_overlap_keys(o.kind, o.touchpoints, o.journey_stages)
-                      && p.ktj_keys
-                  AND o.lead_department_id <> p.lead_department_id
-            ) f
-            WHERE f.total > 0
-        ),
-        -- Primary goal and system: the initiatives of the batch's (goal, system) pairs once,
-        -- then each group's own pairs, leaving out what the first rule found already. The
-        -- goals and systems on their own let a small batch start from their indexes.
-        goal_system_member AS MATERIALIZED (
-            SELECT al.goal_id, isy.system_id, isy.initiative_id
-            FROM registry_initiative_systems isy
-            JOIN registry_alignment al
-              ON al.initiative_id = isy.initiative_id AND al.is_primary
-            WHERE isy.system_id IN (SELECT unnest(system_ids) FROM probe
-                                    WHERE goal_id IS NOT NULL)
-              AND al.goal_id IN (SELECT goal_id FROM probe)
-              AND (al.goal_id, isy.system_id) IN (SELECT goal_id, unnest(system_ids) FROM probe)
-        ),
-        goal_system AS (
-            SELECT DISTINCT p.sig, o.id, o.key
-            FROM probe p
-            CROSS JOIN LATERAL unnest(p.system_ids) AS sys(system_id)
-            JOIN goal_system_member m
-              ON m.goal_id = p.goal_id AND m.system_id = sys.system_id
-            JOIN base o ON o.id = m.initiative_id
-            WHERE o.lead_department_id <> p.lead_department_id
-              AND NOT (o.kind = p.kind AND o.touchpoints && p.touchpoints
-                       AND o.journey_stages && p.journey_stages)
-        ),
-        by_goal_system AS (
-            SELECT o.sig, count(*) AS total, {first_ids} AS ids
-            FROM goal_system o GROUP BY o.sig
-        ),
-        total AS (
-            SELECT sig, sum(total) AS total
-            FROM (SELECT sig, total FROM by_ktj
-                  UNION ALL
-                  SELECT sig, total FROM by_goal_system) t
-            GROUP BY sig
-        ),
-        found AS (
-            SELECT sig, unnest(ids) AS id FROM by_ktj
-            UNION ALL
-            SELECT sig, unnest(ids) AS id FROM by_goal_system
-        ),
-        ranked AS (
-            SELECT f.sig, o.id, o.key, o.name, o.stage, o.kind, o.touchpoints,
-                   o.journey_stages, o.lead_department_id,
-                   row_number() OVER (PARTITION BY f.sig ORDER BY o.key) AS n
-            FROM found f JOIN registry_initiative o ON o.id = f.id
-        )
-        SELECT o.sig, CASE WHEN o.n = 1 THEN p.subject_keys END AS subject_keys, t.total,
-               o.key, o.name, o.stage,
-               d.slug AS lead_department, d.name AS lead_department_name,
-               (SELECT json_agg({_REASON_JSON.format(t="r")}
-                                ORDER BY {_REASON_ORDER.format(t="r")})
-                FROM (
-                    SELECT 1 AS rule_order, '{RULE_KIND_TOUCHPOINT_JOURNEY}' AS rule,
-                           o.kind AS a, tp.touchpoint AS b, js.journey_stage AS c
-                    FROM unnest(o.touchpoints) AS tp(touchpoint),
-                         unnest(o.journey_stages) AS js(journey_stage)
-                    WHERE o.kind = p.kind AND tp.touchpoint = ANY(p.touchpoints)
-                      AND js.journey_stage = ANY(p.journey_stages)
-                    UNION
-                    SELECT 2, '{RULE_GOAL_SYSTEM}', g.code, sy.slug, NULL
-                    FROM registry_alignment al
-                    JOIN registry_goal g ON g.id = al.goal_id
-                    JOIN registry_initiative_systems isy
-                      ON isy.initiative_id = o.id AND isy.system_id = ANY(p.system_ids)
-                    JOIN registry_system sy ON sy.id = isy.system_id
-                    WHERE al.initiative_id = o.id AND al.is_primary AND al.goal_id = p.goal_id
-                ) r) AS reasons
-        FROM ranked o
-        JOIN probe p ON p.sig = o.sig
-        JOIN total t ON t.sig = o.sig
-        JOIN registry_department d ON d.id = o.lead_department_id
-        WHERE o.n <= {shown}
-        ORDER BY o.sig, o.n
-        """,
-        [*base_params, vision_id, *subject_params],
-    )
-    # Rows come by group, the first of each naming the group's initiatives.
-    groups: dict[int, tuple[list[str], int, list[dict[str, Any]]]] = {}
-    for row in rows:
-        sig, subject_keys, total = row.pop("sig"), row.pop("subject_keys"), row.pop("total")
-        row["reasons"] = _json(row["reasons"])
-        groups.setdefault(sig, (subject_keys, int(total), []))[2].append(row)
-    found = {
-        key: (count, shown_rows)
-        for subject_keys, count, shown_rows in groups.values()
-        for key in subject_keys
-    }
-    # Each key gets its own list; the rows of a group are shared.
+    vision = overlap_scoring.resolve_vision(vision)
+    subjects = overlap_scoring.subjects_by_key(wanted, vision=vision)
+    ordered = [subjects[key] for key in wanted if key in subjects]
+    found = overlap_scoring.scored_candidates(ordered, user=user, vision=vision, period=period)
+    by_key = {str(subject.key): rows for subject, rows in zip(ordered, found, strict=True)}
+    shown = None if limit is None else int(limit)
     return {
-        key: ItemOverlaps(count=found[key][0], overlaps=list(found[key][1]))
-        if key in found
-        else ItemOverlaps(count=0, overlaps=[])
+        key: ItemOverlaps(count=len(by_key.get(key, [])), overlaps=by_key.get(key, [])[:shown])
         for key in wanted
     }
 
@@ -1482,8 +1089,6 @@ def shared_systems(
 __all__ = [
     "BREAKDOWN_DIMENSIONS",
     "ItemOverlaps",
-    "RULE_GOAL_SYSTEM",
-    "RULE_KIND_TOUCHPOINT_JOURNEY",
     "alignment_matrix",
     "coverage_gaps",
     "expected_progress",
@@ -1499,7 +1104,6 @@ __all__ = [
     "silos",
     "unaligned",
     "imported_with_gate_gaps",
-    "overlap_summary",
     "with_gate_gaps",
     "with_vision_alignment",
 ]

@@ -189,7 +189,7 @@ class ItemPlan:
     new_tags: dict[str, str] = field(default_factory=dict)  # slug -> name, created on write
 
 
-# Join or justify lists at most this many overlapping initiatives per item (the first by key)
+# Join or justify lists at most this many overlapping initiatives per item (the best scored)
 # beside their count: in a dense portfolio one initiative overlaps thousands.
 OVERLAPS_SHOWN = 20
 

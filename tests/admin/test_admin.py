@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import formats
 
 from registry import choices
 from registry.choices import Stage, VisionStatus
@@ -41,6 +43,7 @@ from registry.models import (
     TeamRole,
     Vision,
 )
+from registry.selectors import reports
 from registry.services import lifecycle
 from tests import factories
 
@@ -539,7 +542,10 @@ def test_adding_an_initiative_records_its_creator_and_first_stage(pmo_client, pm
 def test_overlaps_with_other_departments_ask_to_join_or_justify(pmo_client):
     service, marketing = factories.DepartmentFactory(), factories.DepartmentFactory()
     mine = factories.InitiativeFactory(
-        lead_department=service, touchpoints=["chat"], journey_stages=["billing"]
+        name="Billing chatbot",
+        lead_department=service,
+        touchpoints=["chat"],
+        journey_stages=["billing"],
     )
     theirs = factories.InitiativeFactory(
         name="Marketing billing bot",
@@ -547,11 +553,20 @@ def test_overlaps_with_other_departments_ask_to_join_or_justify(pmo_client):
         touchpoints=["chat", "web"],
         journey_stages=["billing"],
     )
+    other = factories.InitiativeFactory(
+        name="Fleet telematics", summary="Tracks service vans.", lead_department=marketing
+    )
     url = admin_url(Initiative, "change", mine.pk)
 
     page = pmo_client.get(url).content.decode()
-    reason = "same kind, touchpoint Chat and journey stage Billing"
-    assert f"{theirs.key} · Marketing billing bot</a> ({marketing.name}): {reason}" in page
+    (found,) = reports.overlaps_for(mine, user=get_user_model().objects.get(username="pmo"))
+    assert found["key"] == theirs.key
+    score = formats.number_format(found["score"], decimal_pos=2)
+    assert f"{theirs.key} · Marketing billing bot</a> ({marketing.name}) — score" in page
+    assert f'data-score="{found["score"]}">{score}</span>' in page
+    assert "same touchpoint: Chat (+0.00)" in page
+    assert "similar name (+" in page
+    assert f"{other.key} · Fleet" not in page
 
     response = pmo_client.post(url, form_data(pmo_client.get(url)))
     assert response.status_code == 302, errors_of(response)

@@ -217,20 +217,19 @@ def test_overlaps_json_and_csv(portfolio):
     group = body["results"][0]
     assert [m["key"] for m in group["members"]] == portfolio.keys("chat", "it_bot")
     assert group["departments"] == ["it", "service"]
-    assert group["reasons"] == [
-        {
-            "rule": "kind_touchpoint_journey",
-            "kind": "chatbot",
-            "touchpoint": "chat",
-            "journey_stage": "support",
-        }
-    ]
+    (pair,) = group["pairs"]
+    assert pair["keys"] == portfolio.keys("chat", "it_bot")
+    assert pair["score"] == group["score"] >= 0.27
+    assert round(sum(r["contribution"] for r in pair["reasons"]), 3) == pair["score"]
+    assert {r["rule"] for r in pair["reasons"]} >= {"similar_name", "kind"}
     rows = rows_of(get(portfolio.client("viewer"), "overlaps", format="csv"))
     assert [(r["group"], r["key"], r["lead_department"]) for r in rows] == [
         ("1", portfolio.key("chat"), "service"),
         ("1", portfolio.key("it_bot"), "it"),
     ]
-    assert rows[0]["reasons"] == "chatbot / chat / support"
+    assert rows[0]["reasons"].startswith(f"{portfolio.key('it_bot')} (")
+    assert "similar name" in rows[0]["reasons"]
+    assert float(rows[0]["score"]) == pair["score"]
     assert rows[0]["group_departments"] == "it; service"
 
 
@@ -374,7 +373,7 @@ def grow(count: int, offset: int, *, departments, goals, systems) -> None:
             name=f"Grown {n}",
             owner=factories.PersonFactory(department=department),
             lead_department=department,
-            kind=kinds[n % 3],
+            kind=kinds[(n // 3) % 3],  # one kind across the three departments: overlaps
             stage=stages[(n // 3) % 3],
             touchpoints=[["chat", "web"][n % 2]],
             journey_stages=[["billing", "support"][(n // 2) % 2]],

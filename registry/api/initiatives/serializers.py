@@ -28,6 +28,7 @@ from registry.models import (
     TeamRole,
 )
 from registry.models.initiatives import INITIATIVE_WRITABLE_FIELDS
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors.learning import similar_learnings
 from registry.services import lifecycle
 
@@ -183,16 +184,21 @@ class InitiativeSerializer(serializers.ModelSerializer):
 
 
 class OverlapReasonSerializer(serializers.Serializer):
-    """Why two initiatives overlap: same kind, touchpoint and journey stage, or same primary
-    goal and system.
+    """One reason two initiatives overlap and what it adds to the score (docs/OVERLAPS.md):
+    similar names, the name's words in the other's text, shared words, different kinds
+    (negative), and the structured keys both share (context, no weight).
     """
 
-    rule = serializers.ChoiceField(choices=["kind_touchpoint_journey", "goal_system"])
+    rule = serializers.ChoiceField(choices=list(overlap_scoring.RULES))
+    contribution = serializers.FloatField(help_text=_("What this reason adds to the score."))
+    similarity = serializers.FloatField(required=False)
+    terms = serializers.ListField(child=serializers.CharField(), required=False)
     kind = serializers.CharField(required=False)
-    touchpoint = serializers.CharField(required=False)
-    journey_stage = serializers.CharField(required=False)
+    kinds = serializers.ListField(child=serializers.CharField(), required=False)
+    touchpoints = serializers.ListField(child=serializers.CharField(), required=False)
+    journey_stages = serializers.ListField(child=serializers.CharField(), required=False)
     goal = serializers.CharField(required=False)
-    system = serializers.CharField(required=False)
+    systems = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class OverlapSerializer(serializers.Serializer):
@@ -201,7 +207,20 @@ class OverlapSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=choices.Stage.choices)
     lead_department = serializers.CharField()
     lead_department_name = serializers.CharField()
+    score = serializers.FloatField(
+        help_text=_("The sum of the reasons' contributions; pairs count from the threshold up.")
+    )
     reasons = OverlapReasonSerializer(many=True)
+
+
+class InitiativeOverlapsSerializer(serializers.Serializer):
+    """One initiative's overlap candidates: open initiatives of other lead departments the
+    caller may see, scored at or above the threshold, best first."""
+
+    key = serializers.CharField()
+    threshold = serializers.FloatField(help_text=_("Pairs count from this score up."))
+    count = serializers.IntegerField()
+    results = OverlapSerializer(many=True)
 
 
 class InitiativeWriteSerializer(InitiativeSerializer):

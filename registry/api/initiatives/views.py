@@ -34,6 +34,7 @@ from registry.api.initiatives import fast_read
 from registry.api.initiatives.filters import InitiativeListFilterSet
 from registry.api.initiatives.serializers import (
     InitiativeCsvSerializer,
+    InitiativeOverlapsSerializer,
     InitiativeSerializer,
     InitiativeWriteSerializer,
     TransitionSerializer,
@@ -44,6 +45,7 @@ from registry.models import (
     InitiativeQuerySet,
     TeamRole,
 )
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 from registry.selectors.changes import initiative_history
 from registry.selectors.learning import similar_learnings
@@ -282,6 +284,33 @@ class InitiativeViewSet(InitiativeFeedMixin, RegistryViewSet):
             initiative_restore(initiative=initiative, actor=request_actor(request))
             fresh = self.refetch(initiative)
         return Response(self.get_serializer(fresh).data)
+
+    @extend_schema(
+        responses={200: InitiativeOverlapsSerializer},
+        description=_(
+            "Open initiatives of other lead departments that do the same thing as this one, "
+            "among those the caller may see: each with its score and the reasons that make it "
+            "up (similar name, the name's words in the other's text, shared words, different "
+            "kinds, and the structured keys both share), best first (docs/OVERLAPS.md)."
+        ),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=None,
+        serializer_class=InitiativeOverlapsSerializer,
+    )
+    def overlaps(self, request: Request, key: str | None = None) -> Response:
+        initiative = self.get_object()
+        found = reports.overlaps_for(initiative, user=request.user)
+        payload = {
+            "key": initiative.key,
+            "threshold": overlap_scoring.THRESHOLD,
+            "count": len(found),
+            "results": found,
+        }
+        return Response(InitiativeOverlapsSerializer(payload).data)
 
     @extend_schema(
         responses={200: ChangeSerializer(many=True)},
