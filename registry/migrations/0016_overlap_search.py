@@ -14,7 +14,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0013_exact_count_indexes"),
+        ("registry", "0015_import_mappings"),
     ]
 
     operations = [
