@@ -178,6 +178,10 @@ class ImportAccess(RegistryPermission):
     """Who may sync the source may import into it: the PMO, or that source's integration."""
 
     def may_write(self, request: Request, view: Any) -> bool:
+        if not (rules.is_pmo(request.user) or rules.is_integration(request.user)):
+            # Refused before the body is read: no upload of theirs is ever parsed.
+            self.message = gettext_lazy("Only the PMO or an integration imports initiatives.")
+            return False
         source = requested_source(request)
         self.message = gettext_lazy(
             "Only the PMO, or the integration whose token belongs to source '%(source)s', "

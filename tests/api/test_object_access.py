@@ -84,6 +84,9 @@ def make_object_portfolio() -> Portfolio:
             lesson=lesson,
         )
     models.VoiceReview.objects.create(initiative=secret, outcome="failed", note="Secret review.")
+    models.ProactiveStance.objects.create(
+        vision=p.vision, touchpoint="phone", stance="reactive", rationale="Calls are answered."
+    )
     SavedView.objects.create(name="PMO shared", owner=p.users["pmo"], shared=True)
     SavedView.objects.create(name="PMO private", owner=p.users["pmo"], shared=False)
     webhook_subscription_create(
@@ -119,6 +122,7 @@ ID_OF: dict[str, Callable[[Portfolio], Any]] = {
     "measurement": lambda p: models.Measurement.objects.order_by("pk")[0].pk,
     "person": lambda p: p.people["mark"].pk,
     "vision": lambda p: p.vision.pk,
+    "proactivestance": lambda p: models.ProactiveStance.objects.get().pk,
     "review": lambda p: models.Review.objects.order_by("pk")[0].pk,
     "savedview": lambda p: SavedView.objects.get(name="PMO shared").pk,
     "webhook": lambda p: WebhookSubscription.objects.get().pk,
@@ -213,7 +217,8 @@ VALID_BODIES: dict[str, dict] = {
 ALLOWED_SOMEWHERE = {
     "viewer": PERSONAL | PROPOSE,
     "contributor": INITIATIVE_SCOPED | PERSONAL | PROPOSE,
-    "integration": INITIATIVE_SCOPED | {"api:initiative-list"},
+    # An integration imports into its own source (tests/api/test_imports_api.py).
+    "integration": INITIATIVE_SCOPED | {"api:initiative-list", "api:import"},
 }
 
 
