@@ -185,6 +185,10 @@ REGISTRY_THROTTLE_USER = env.str("REGISTRY_THROTTLE_USER", default="1000/min")
 # Customer-facing initiatives go into pilot only with a cross-functional team (a UX /
 # service-design role, a data role, more than one department): the optional team gate.
 REGISTRY_TEAM_GATE = env.bool("REGISTRY_TEAM_GATE", default=False)
+# Portfolios larger than this many open initiatives read their whole-portfolio overlaps
+# (dashboard, overlaps report, changelist filter) from the scores the worker keeps
+# (`manage.py refresh_overlaps`); smaller ones are scored per request.
+REGISTRY_OVERLAP_LIVE_LIMIT = env.int("REGISTRY_OVERLAP_LIVE_LIMIT", default=1000)
 # Writes to initiatives, goals and alignments must carry If-Match (else 428).
 REGISTRY_REQUIRE_IF_MATCH = env.bool("REGISTRY_REQUIRE_IF_MATCH", default=False)
 # Hours an Idempotency-Key's first answer is replayed; after that the key counts as new and

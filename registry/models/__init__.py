@@ -32,6 +32,7 @@ from registry.models.learning import (
     speaks_to_customers_condition,
 )
 from registry.models.organisation import Department, Person, System, Tag, tag_slug
+from registry.models.overlaps import OverlapCandidate, OverlapScan
 from registry.models.reviews import Review, ReviewDecision
 from registry.models.rollup import AlignmentRollup, InitiativeRollup, PortfolioRollup
 from registry.models.saved_views import SavedView
@@ -53,6 +54,8 @@ from registry.models.webhooks import (
 )
 
 __all__ = [
+    "OverlapCandidate",
+    "OverlapScan",
     "INITIATIVE_KEY_SEQUENCE",
     "INITIATIVE_MANY_FIELDS",
     "INITIATIVE_RELATED_FIELDS",

@@ -66,6 +66,7 @@ from registry.outbox.signing import (
     sign,
 )
 from registry.selectors import rollup
+from registry.services.overlaps import overlaps_refresh
 from registry.services.webhooks import WebhookTargetRefusedError, checked_addresses
 
 logger = logging.getLogger("registry.webhooks")
@@ -78,6 +79,8 @@ FANOUT_BATCH = 500
 PRUNE_INTERVAL_SECONDS = 600
 # The report rollups' deltas are folded this often (registry.selectors.rollup.compact).
 ROLLUP_COMPACT_SECONDS = 60
+# Initiatives whose overlaps an idle pass scores (about 4 s at 10,000 initiatives).
+OVERLAP_BATCH = 200
 # Bytes of a refusing receiver's answer read, and characters of it kept in `last_error`
 # (which the PMO reads in the admin and the API): enough to tell "maintenance" from
 # "invalid signature", too little to copy a page out of whatever answered.
@@ -642,6 +645,10 @@ class Worker:
             while not self.stopping:
                 try:
                     work = self.run_once()
+                    if not work:
+                        # Idle: keep the whole-portfolio overlap scores current, a batch
+                        # at a time (registry.services.overlaps).
+                        work = overlaps_refresh(limit=OVERLAP_BATCH)
                 except DatabaseError:
                     logger.exception(
                         "worker pass failed; retrying", extra={"worker": self.worker_id}

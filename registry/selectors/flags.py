@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from registry.choices import AlignmentLevel
 from registry.models import Initiative, InitiativeQuerySet, TeamRole, Vision
+from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 
 SHOWN = 10
@@ -185,7 +186,14 @@ def overlap_list(
         for group in groups[:shown]
     ]
     initiatives = len({member["key"] for group in groups for member in group["members"]})
-    return {"count": len(groups), "initiatives": initiatives, "listed": initiatives, "rows": rows}
+    return {
+        "count": len(groups),
+        "initiatives": initiatives,
+        "listed": initiatives,
+        "rows": rows,
+        # Kept scores (a large portfolio): how many initiatives changed since their scan.
+        **overlap_scoring.overlap_freshness(user=user, period=period),
+    }
 
 
 __all__ = [

@@ -28,6 +28,11 @@ labelled set that the words missed and cost 40 ms per subject at 100,000 templat
 names are compared by trigram similarity only when scoring (pg_trgm, migration 0016).
 Visibility is the caller's: candidates come from the initiatives the user may see
 (`visible_initiatives`), open and with a lead department.
+
+The pages that show every overlap of the portfolio would score every initiative per request:
+190 s at 10,000 initiatives. Above `REGISTRY_OVERLAP_LIVE_LIMIT` open initiatives they read
+the pairs the worker keeps (`OverlapCandidate`, scored with everything visible, filtered here
+by what the reader may see); `overlap_freshness` says how many initiatives changed since.
 """
 
 from __future__ import annotations
@@ -37,13 +42,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import formats
 from django.utils.translation import gettext as _
 
 from registry.choices import CLOSED_STAGES, Kind
 from registry.i18n.labels import label_of
-from registry.models import Alignment, Department, Initiative, Vision
+from registry.models import (
+    Alignment,
+    Department,
+    Initiative,
+    OverlapCandidate,
+    OverlapScan,
+    Vision,
+)
 from registry.selectors.visibility import visible_initiatives
 
 # Weights of the reasons (chosen on the labelled pairs, docs/OVERLAPS.md); the score is their
@@ -491,10 +505,83 @@ def overlaps_of(
     return scored_candidates([subject], user=user, vision=vision, period=period)[0]
 
 
+class _Everything:
+    """The reader of a scan: every initiative (each reader's visibility applies on reading)."""
+
+    is_superuser = True
+    is_authenticated = True
+
+
+EVERYTHING = _Everything()
+SCAN_FIELDS = (
+    "pk",
+    "key",
+    "name",
+    "summary",
+    "hypothesis",
+    "learnings",
+    "kind",
+    "touchpoints",
+    "journey_stages",
+    "lead_department_id",
+)
+
+
+def unscanned(scope: models.QuerySet | None = None) -> models.QuerySet:
+    """Open initiatives changed since their overlaps were last scored (or never scored)."""
+    scope = candidate_scope(user=EVERYTHING) if scope is None else scope
+    return scope.exclude(
+        Exists(
+            OverlapScan.objects.filter(
+                initiative=OuterRef("pk"), scanned_at__gte=OuterRef("updated_at")
+            )
+        )
+    )
+
+
+def overlap_freshness(*, user: Any, period: str | None = None) -> dict[str, Any]:
+    """Whether whole-portfolio overlaps are scored per request (`live`) or read from the kept
+    scores, and then how many of the reader's open initiatives wait for the worker."""
+    if _live(user=user, period=period):
+        return {"live": True, "waiting": 0}
+    scope = candidate_scope(user=user, period=period)
+    return {"live": False, "waiting": unscanned(scope).count()}
+
+
+def _live(*, user: Any, period: str | None) -> bool:
+    limit = settings.REGISTRY_OVERLAP_LIVE_LIMIT
+    return candidate_scope(user=user, period=period)[: limit + 1].count() <= limit
+
+
+def _kept_pairs(*, user: Any, period: str | None) -> list[dict[str, Any]]:
+    """The kept scores between two initiatives the reader may see, in scope."""
+    scope = candidate_scope(user=user, period=period).values("pk")
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    kept = OverlapCandidate.objects.filter(initiative__in=scope, other__in=scope).values_list(
+        "initiative__key", "other__key", "score", "reasons"
+    )
+    for subject, other, score, reasons in kept:
+        keys = tuple(sorted((subject, other)))
+        if keys not in pairs or score > pairs[keys]["score"]:
+            pairs[keys] = {"keys": list(keys), "score": score, "reasons": reasons}
+    return sorted(pairs.values(), key=lambda pair: (-pair["score"], pair["keys"]))
+
+
+def scan_subjects(rows: list[dict[str, Any]]) -> tuple[Vision | None, list[Subject]]:
+    """The subjects of a scan (rows of `SCAN_FIELDS`), against the active vision."""
+    vision = resolve_vision(None)
+    return vision, list(_subjects(rows, _vision_id(vision)).values())
+
+
 def overlap_pairs(
     *, user: Any, vision: Vision | int | None = None, period: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every overlapping pair among what the user may see: `keys` (sorted), score, reasons."""
+    """Every overlapping pair among what the user may see: `keys` (sorted), score, reasons.
+
+    Scored now for a portfolio up to `REGISTRY_OVERLAP_LIVE_LIMIT` open initiatives; read from
+    the kept scores above it (`overlap_freshness` tells how current they are)."""
+    if not _live(user=user, period=period):
+        return _kept_pairs(user=user, period=period)
     rows = list(
         candidate_scope(user=user, period=period).values(
             "pk",
@@ -572,17 +659,22 @@ def reason_text(reason: Mapping[str, Any]) -> str:
 
 __all__ = [
     "CANDIDATES_PER_WORD",
+    "EVERYTHING",
     "RULES",
+    "SCAN_FIELDS",
     "THRESHOLD",
     "Subject",
     "candidate_scope",
     "initiatives_with_overlaps",
+    "overlap_freshness",
     "overlap_pairs",
     "overlaps_of",
     "reason_text",
+    "scan_subjects",
     "score_features",
     "scored_candidates",
     "subject_from_values",
     "subject_of",
     "subjects_by_key",
+    "unscanned",
 ]

@@ -16,14 +16,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from registry import choices
 from registry.choices import AlignmentLevel, Kind, Stage
-from registry.models import Initiative
+from registry.models import Initiative, OverlapCandidate
 from registry.selectors import overlaps as overlap_scoring
 from registry.selectors import reports
 from registry.services import lifecycle
+from registry.services.overlaps import overlaps_refresh
 from tests import factories
 
 Q4_START, Q4_END = datetime.date(2026, 10, 1), datetime.date(2026, 12, 31)
@@ -1095,3 +1097,85 @@ def test_reports_run_a_constant_number_of_queries(org, active_vision, pmo_user, 
     assert large["shared_systems"]
     assert len(large["unaligned"]) > len(small["unaligned"])
     assert len(large["gate_gaps"]) > len(small["gate_gaps"])
+
+
+# --- kept overlap scores (a portfolio above REGISTRY_OVERLAP_LIVE_LIMIT) ------------------------
+# Whole-portfolio overlaps of a large portfolio come from the scores the worker keeps
+# (`services.overlaps.overlaps_refresh`): the same groups as scoring per request, the reader's
+# visibility applied on reading, and a change waits for the next scan, said on the dashboard.
+
+
+def shape(groups):
+    return [
+        (keys_of(group), sorted((tuple(p["keys"]), round(p["score"], 6)) for p in group["pairs"]))
+        for group in groups
+    ]
+
+
+def test_kept_scores_give_the_groups_scoring_now_gives(overlap_portfolio, pmo_user, settings):
+    scored_now = reports.overlaps(user=pmo_user)
+    assert scored_now
+    open_initiatives = overlap_scoring.candidate_scope(user=pmo_user).count()
+
+    settings.REGISTRY_OVERLAP_LIVE_LIMIT = 0  # every portfolio is "large"
+    assert reports.overlaps(user=pmo_user) == []  # nothing scanned yet, and it says so
+    assert overlap_scoring.overlap_freshness(user=pmo_user) == {
+        "live": False,
+        "waiting": open_initiatives,
+    }
+    assert overlaps_refresh(limit=None) == open_initiatives
+    assert overlaps_refresh(limit=None) == 0  # nothing changed since
+    assert shape(reports.overlaps(user=pmo_user)) == shape(scored_now)
+    assert overlap_scoring.overlap_freshness(user=pmo_user)["waiting"] == 0
+
+
+def test_a_change_waits_for_its_scan_and_replaces_its_pairs(overlap_portfolio, pmo_user, settings):
+    o = overlap_portfolio
+    settings.REGISTRY_OVERLAP_LIVE_LIMIT = 0
+    overlaps_refresh(limit=None)
+    marketing = o["marketing_bot"]
+    grouped = {key for group in reports.overlaps(user=pmo_user) for key in keys_of(group)}
+    assert marketing.key in grouped
+
+    Initiative.objects.filter(pk=marketing.pk).update(
+        name="Loyalty points statement",
+        summary="Mails each member a statement of their loyalty points.",
+        kind="generative_content",
+        updated_at=marketing.updated_at.replace(year=marketing.updated_at.year + 1),
+    )
+    assert overlap_scoring.overlap_freshness(user=pmo_user)["waiting"] == 1
+    assert overlaps_refresh(limit=None) == 1
+    grouped = {key for group in reports.overlaps(user=pmo_user) for key in keys_of(group)}
+    assert marketing.key not in grouped
+    assert not OverlapCandidate.objects.filter(other=marketing).exists()
+
+
+def test_kept_scores_hide_what_the_reader_may_not_see(
+    overlap_portfolio, viewer_user, pmo_user, settings
+):
+    secret = overlap_portfolio["secret_bot"]
+    settings.REGISTRY_OVERLAP_LIVE_LIMIT = 0
+    overlaps_refresh(limit=None)
+    pmo_keys = {key for g in reports.overlaps(user=pmo_user) for key in keys_of(g)}
+    assert secret.key in pmo_keys
+    viewer_keys = {key for g in reports.overlaps(user=viewer_user) for key in keys_of(g)}
+    assert secret.key not in viewer_keys
+    assert viewer_keys == pmo_keys - {secret.key}
+
+
+def test_the_dashboard_says_how_current_kept_scores_are(
+    overlap_portfolio, pmo_user, client, settings
+):
+    settings.REGISTRY_OVERLAP_LIVE_LIMIT = 0
+    client.force_login(pmo_user)
+    dashboard = reverse("registry_board:dashboard")
+    overlaps_refresh(limit=3)
+    html = client.get(dashboard, {"period": ""}).content.decode()
+    assert 'id="overlap-freshness"' in html
+    assert "not yet included" in html
+    overlaps_refresh(limit=None)
+    html = client.get(dashboard, {"period": ""}).content.decode()
+    assert "every initiative is up to date" in html
+    settings.REGISTRY_OVERLAP_LIVE_LIMIT = 1000
+    html = client.get(dashboard, {"period": ""}).content.decode()
+    assert 'id="overlap-freshness"' not in html
