@@ -21,7 +21,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from registry.choices import AlignmentLevel, RiskTier
-from registry.models import Initiative
 from registry.selectors import flags
 
 
@@ -73,8 +72,7 @@ class OverlapFilter(_YesNoFilter):
     parameter_name = "overlap"
 
     def flagged(self, request: HttpRequest) -> QuerySet:
-        keys = flags.overlapping_keys(user=request.user)
-        return Initiative.objects.filter(key__in=sorted(keys))
+        return flags.overlap_initiatives(user=request.user)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ a background thread that writes its progress to an `ImportRun` row, which the ru
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import secrets
@@ -468,9 +469,9 @@ def run_import(run: ImportRun, data: bytes, mapping: imports.ImportMapping, **op
 
 def _in_background(*args: Any, **kwargs: Any) -> None:
     try:
-        run_import(*args, **kwargs)
-    except Exception:  # noqa: BLE001, S110 - logged by run_import, shown on the run page
-        pass
+        # A failure is logged by run_import and shown on the run page; nothing to re-raise to.
+        with contextlib.suppress(Exception):
+            run_import(*args, **kwargs)
     finally:
         connections.close_all()  # this thread's own connections
 

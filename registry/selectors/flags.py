@@ -95,10 +95,9 @@ def gate_gap_initiatives(*, user: Any, period: str | None) -> InitiativeQuerySet
     return reports.imported_with_gate_gaps(scope)
 
 
-def overlapping_keys(*, user: Any, period: str | None = None) -> set[str]:
-    """Keys of the open initiatives in any overlap group the user can see (active vision)."""
-    groups = reports.overlaps(user=user, period=period)
-    return {member["key"] for group in groups for member in group["members"]}
+def overlap_initiatives(*, user: Any, period: str | None = None) -> InitiativeQuerySet:
+    """The open initiatives in any overlap group the user can see (active vision)."""
+    return overlap_scoring.initiatives_with_overlaps(user, period=period)
 
 
 # --- the dashboard's lists ------------------------------------------------------------------------
@@ -167,6 +166,22 @@ def overlap_list(
     are the scored ones of `reports.overlaps` (`registry.selectors.overlaps`), so the
     dashboard, the report and the changelist's filter flag the same pairs.
     """
+    freshness = overlap_scoring.overlap_freshness(user=user, period=period)
+    if not freshness["live"]:
+        kept = overlap_scoring.kept_summary(
+            user=user, period=period, shown=shown, members_shown=members_shown
+        )
+        rows = [
+            {**group, "more": max(0, group["size"] - len(group["members"]))}
+            for group in kept["groups"]
+        ]
+        return {
+            "count": kept["count"],
+            "initiatives": kept["initiatives"],
+            "listed": kept["initiatives"],
+            "rows": rows,
+            **freshness,
+        }
     groups = reports.overlaps(user=user, vision=vision, period=period)
     ids = dict(
         Initiative.objects.filter(
@@ -191,8 +206,7 @@ def overlap_list(
         "initiatives": initiatives,
         "listed": initiatives,
         "rows": rows,
-        # Kept scores (a large portfolio): how many initiatives changed since their scan.
-        **overlap_scoring.overlap_freshness(user=user, period=period),
+        **freshness,
     }
 
 
@@ -203,7 +217,7 @@ __all__ = [
     "gate_gap_initiatives",
     "gate_gap_list",
     "overlap_list",
-    "overlapping_keys",
+    "overlap_initiatives",
     "silo_initiatives",
     "silo_list",
     "unaligned_initiatives",
