@@ -194,24 +194,26 @@ def _stored_goals(ids: Iterable[int], vision_id: int | None) -> dict[int, int]:
     )
 
 
+# What a subject is built from, for a stored initiative.
+SCAN_FIELDS = (
+    "pk",
+    "key",
+    "name",
+    "summary",
+    "hypothesis",
+    "learnings",
+    "kind",
+    "touchpoints",
+    "journey_stages",
+    "lead_department_id",
+)
+
+
 def subjects_by_key(
     keys: Iterable[str], *, vision: Vision | int | None = None
 ) -> dict[str, Subject]:
     """The stored initiatives of `keys` as subjects (unknown keys are left out)."""
-    rows = list(
-        Initiative.objects.filter(key__in=list(keys)).values(
-            "pk",
-            "key",
-            "name",
-            "summary",
-            "hypothesis",
-            "learnings",
-            "kind",
-            "touchpoints",
-            "journey_stages",
-            "lead_department_id",
-        )
-    )
+    rows = list(Initiative.objects.filter(key__in=list(keys)).values(*SCAN_FIELDS))
     return _subjects(rows, _vision_id(vision))
 
 
@@ -515,18 +517,6 @@ class _Everything:
 
 
 EVERYTHING = _Everything()
-SCAN_FIELDS = (
-    "pk",
-    "key",
-    "name",
-    "summary",
-    "hypothesis",
-    "learnings",
-    "kind",
-    "touchpoints",
-    "journey_stages",
-    "lead_department_id",
-)
 
 
 def unscanned(scope: models.QuerySet | None = None) -> models.QuerySet:
@@ -673,20 +663,7 @@ def overlap_pairs(
     the kept scores above it (`overlap_freshness` tells how current they are)."""
     if not _live(user=user, period=period):
         return _kept_pairs(user=user, period=period)
-    rows = list(
-        candidate_scope(user=user, period=period).values(
-            "pk",
-            "key",
-            "name",
-            "summary",
-            "hypothesis",
-            "learnings",
-            "kind",
-            "touchpoints",
-            "journey_stages",
-            "lead_department_id",
-        )
-    )
+    rows = list(candidate_scope(user=user, period=period).values(*SCAN_FIELDS))
     vision = resolve_vision(vision)
     subjects = list(_subjects(rows, _vision_id(vision)).values())
     found = scored_candidates(subjects, user=user, vision=vision, period=period)
