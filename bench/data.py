@@ -465,19 +465,21 @@ class Generator:
         )  # fmt: skip
         words = ("gdpr", "quick-win", "genai", "legacy", "vendor", "eu-ai-act", "cost-saving",
                  "revenue", "pilot-lab", "customer-voice")  # fmt: skip
-        tags = [(f"{words[n % len(words)]}-{n // len(words) + 1}",) for n in range(TAG_COUNT)]
-        return count + self.copy_rows("registry_tag", ["name"], iter(tags))
+        slugs = [f"{words[n % len(words)]}-{n // len(words) + 1}" for n in range(TAG_COUNT)]
+        tags = [(slug, slug) for slug in slugs]  # a tag's label and its slug (migration 0014)
+        return count + self.copy_rows("registry_tag", ["name", "slug"], iter(tags))
 
     def visions_and_goals(self) -> int:
         self.execute(
             """
             INSERT INTO registry_vision (id, created_at, updated_at, title, statement,
-                horizon_start, horizon_end, status, executive_sponsor_id)
+                horizon_start, horizon_end, status, executive_sponsor_id, voice_tone,
+                voice_language, voice_ai_disclosure, voice_handover)
             VALUES (1, %(now)s, %(now)s, 'Effortless, personal service', 'Every customer
                 gets an answer in one contact, in the channel they choose.', '2026-01-01',
-                '2028-12-31', 'active', 1),
+                '2028-12-31', 'active', 1, '', '', '', ''),
                 (2, %(now)s, %(now)s, 'Digital first', 'The previous vision.', '2022-01-01',
-                '2025-12-31', 'retired', 2)
+                '2025-12-31', 'retired', 2, '', '', '', '')
             """,
             {"now": self.now},
         )
@@ -486,19 +488,19 @@ class Generator:
             rows.append((
                 self.now, self.now, code, title, theme, metric, unit, direction,
                 Decimal(base), datetime.date(2026, 1, 1), Decimal(target),
-                datetime.date(2028, 12, 31), 1 + n % 10, 1, 1 + n, 1,
+                datetime.date(2028, 12, 31), 1 + n % 10, 1, 1 + n, 1, [], [],
             ))  # fmt: skip
         for n in range(RETIRED_GOALS):
             rows.append((
                 self.now, self.now, f"G-OLD{n + 1}", f"Old goal {n + 1}", "legacy", "other",
                 "%", "increase", Decimal(10), datetime.date(2022, 1, 1), Decimal(20),
-                datetime.date(2025, 12, 31), 1, 2, 20 + n, 1,
+                datetime.date(2025, 12, 31), 1, 2, 20 + n, 1, [], [],
             ))  # fmt: skip
         count = self.copy_rows(
             "registry_goal",
             ["created_at", "updated_at", "code", "title", "theme", "metric", "unit",
              "direction", "baseline", "baseline_date", "target", "target_date", "weight",
-             "vision_id", "owner_id", "version"],
+             "vision_id", "owner_id", "version", "touchpoints", "journey_stages"],
             iter(rows),
         )  # fmt: skip
         self.execute("SELECT setval(pg_get_serial_sequence('registry_vision', 'id'), 2)")
@@ -696,13 +698,13 @@ class Generator:
         return self.execute(
             f"""
             INSERT INTO registry_stagechange (initiative_id, from_stage, to_stage, at,
-                actor_name, imported_from, note, by_id)
+                actor_name, imported_from, note, by_id, stance_exception)
             SELECT i.id, p.from_stage, p.to_stage,
                    i.created_at + (i.updated_at - i.created_at) * p.nth / 8.0,
                    'seed_bench', CASE WHEN p.nth = 0 THEN i.source ELSE '' END,
                    CASE WHEN p.to_stage IN ('paused', 'stopped') THEN 'Decided in review.'
                         ELSE '' END,
-                   {int(self.user_id)}
+                   {int(self.user_id)}, false
             FROM registry_initiative i
             JOIN (VALUES {values}) AS p(stage, nth, from_stage, to_stage) ON p.stage = i.stage
             """

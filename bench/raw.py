@@ -232,9 +232,9 @@ def fetch_related(cursor: Any, ids: list[int]) -> dict[str, dict[int, list[tuple
         "systems": "SELECT x.initiative_id, s.slug, s.id, s.name FROM registry_system s "
         "JOIN registry_initiative_systems x ON x.system_id = s.id "
         "WHERE x.initiative_id = ANY(%s) ORDER BY s.name",
-        "tags": "SELECT x.initiative_id, t.name FROM registry_tag t "
+        "tags": "SELECT x.initiative_id, t.slug FROM registry_tag t "
         "JOIN registry_initiative_tags x ON x.tag_id = t.id "
-        "WHERE x.initiative_id = ANY(%s) ORDER BY t.name",
+        "WHERE x.initiative_id = ANY(%s) ORDER BY t.slug",
         "alignments": "SELECT a.initiative_id, a.id, g.code, g.id, g.title, a.strength, "
         "a.is_primary FROM registry_alignment a JOIN registry_goal g ON g.id = a.goal_id "
         "WHERE a.initiative_id = ANY(%s) ORDER BY a.is_primary DESC, a.strength DESC, a.id",
@@ -506,7 +506,7 @@ def _json_page_sql(where: str, limit: str) -> str:
         'uses_personal_data', p.uses_personal_data, 'confidential', p.confidential,
         'hypothesis', p.hypothesis, 'success_criteria', p.success_criteria,
         'learnings', p.learnings,
-        'tags', COALESCE((SELECT json_agg(t.name ORDER BY t.name) FROM registry_tag t
+        'tags', COALESCE((SELECT json_agg(t.slug ORDER BY t.slug) FROM registry_tag t
             JOIN registry_initiative_tags x ON x.tag_id = t.id WHERE x.initiative_id = p.id),
             '[]'),
         'source', p.source, 'external_id', p.external_id, 'external_url', p.external_url,

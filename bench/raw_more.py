@@ -160,7 +160,7 @@ def sync_batch(request: HttpRequest) -> HttpResponse:
             """
             DELETE FROM registry_initiative_tags x USING registry_initiative i, bench_sync_stage s
             WHERE x.initiative_id = i.id AND i.id = ANY(%(ids)s) AND s.external_id = i.external_id
-              AND x.tag_id NOT IN (SELECT t.id FROM registry_tag t WHERE t.name = ANY(s.tags))
+              AND x.tag_id NOT IN (SELECT t.id FROM registry_tag t WHERE t.slug = ANY(s.tags))
             """,
             {"ids": ids},
         )
@@ -169,7 +169,7 @@ def sync_batch(request: HttpRequest) -> HttpResponse:
             INSERT INTO registry_initiative_tags (initiative_id, tag_id)
             SELECT i.id, t.id FROM registry_initiative i
             JOIN bench_sync_stage s ON s.external_id = i.external_id
-            JOIN registry_tag t ON t.name = ANY(s.tags)
+            JOIN registry_tag t ON t.slug = ANY(s.tags)
             WHERE i.id = ANY(%(ids)s)
             ON CONFLICT (initiative_id, tag_id) DO NOTHING
             """,

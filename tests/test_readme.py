@@ -223,5 +223,5 @@ def test_every_readme_command_works_in_a_new_shell(server, new_shell_env, projec
     assert feed["results"], report  # oldest change first, with a cursor to resume from
     assert feed["resume"], report
 
-    # Portfolio report, alignment matrix, overlap candidates.
-    assert len(json_documents(reports)) == 3, report
+    # Portfolio report, alignment matrix, overlap candidates, journey map, team composition.
+    assert len(json_documents(reports)) == 5, report
